@@ -1,0 +1,38 @@
+"""gankit: train, evaluate and use GANs with one training loop.
+
+from gankit import load_config, train, sample
+run_dir = train(load_config("mnist-dcgan", overrides=["train.epochs=5"]))
+sample(run_dir, n=64, out="grid.png")
+"""
+
+from gankit.config import DataConfig, ModelConfig, RunConfig, TrainConfig, list_presets, load_config
+from gankit.data import build_dataset, list_datasets
+from gankit.errors import ConfigError, DataError, GankitError, RunError
+from gankit.losses import list_losses
+from gankit.models import build_models, list_models
+from gankit.sample import generate, load_run, sample
+from gankit.train import train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "DataError",
+    "GankitError",
+    "ModelConfig",
+    "RunConfig",
+    "RunError",
+    "TrainConfig",
+    "build_dataset",
+    "build_models",
+    "generate",
+    "list_datasets",
+    "list_losses",
+    "list_models",
+    "list_presets",
+    "load_config",
+    "load_run",
+    "sample",
+    "train",
+]

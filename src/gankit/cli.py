@@ -1,0 +1,103 @@
+"""The `gankit` command: each subcommand parses arguments and calls one API function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+
+def _summary(run_dir: Path) -> str:
+    samples = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
+    span = f"samples/{samples[0]} .. {samples[-1]}" if len(samples) > 1 else "samples/" + "".join(samples)
+    checkpoints = ", ".join(sorted(p.name for p in (run_dir / "checkpoints").glob("*.safetensors")))
+    return (
+        f"run folder: {run_dir}  (config.yaml, {span}, losses.png, metrics.jsonl, checkpoints/: {checkpoints})\n"
+        f"next: gankit sample {run_dir} --n 64 --out {run_dir / 'sample.png'}"
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gankit.config import load_config
+    from gankit.train import train
+
+    config = load_config(args.preset, args.config, args.set or [])
+    run_dir = train(config, out=args.out, name=args.name or args.preset, quiet=args.quiet)
+    print(_summary(run_dir))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from gankit.sample import sample
+
+    path = sample(args.run_dir, args.n, args.out, seed=args.seed, overwrite=args.overwrite)
+    print(f"wrote {args.n} samples to {path}")
+    return 0
+
+
+def _table(rows: list[tuple[str, str]]) -> int:
+    width = max(len(name) for name, _ in rows)
+    for name, text in rows:
+        print(f"{name:<{width}}  {text}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import gankit
+
+    listing = {"presets": gankit.list_presets, "datasets": gankit.list_datasets, "models": gankit.list_models}
+    listing["losses"] = gankit.list_losses
+    return _table(listing[args.command]())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gankit", description="Train, sample and inspect GANs.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a GAN (default: the mnist-dcgan preset on the bundled digits)")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--preset", help="packaged preset name (see `gankit presets`); default mnist-dcgan")
+    source.add_argument("--config", help="a YAML config file, e.g. the config.yaml of an earlier run")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. train.epochs=5")
+    train.add_argument("--out", default="runs", help="parent folder for the numbered run folder (default: runs)")
+    train.add_argument("--name", help="run folder name after its number (default: the preset or data-model)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar; one log line per epoch")
+    train.set_defaults(func=cmd_train)
+
+    smp = sub.add_parser("sample", help="generate images from a trained run")
+    smp.add_argument("run_dir", help="a run folder made by `gankit train`")
+    smp.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    smp.add_argument("--out", required=True, help="FILE.png: one grid; FILE.npy: (N, C, H, W) in [-1, 1]; DIR: N PNGs")
+    smp.add_argument("--seed", type=int, default=0, help="seed of the latent noise (default 0)")
+    smp.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    smp.set_defaults(func=cmd_sample)
+
+    for name, text in (
+        ("presets", "list packaged presets"),
+        ("datasets", "list data sets"),
+        ("models", "list model families"),
+        ("losses", "list adversarial losses"),
+    ):
+        sub.add_parser(name, help=text, description=text).set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # plain `gankit train` is the one-command path; bare `gankit` shows help
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except GankitError as err:
+        if args.debug:
+            raise
+        print(f"gankit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,44 @@
+"""Named data sets. Each module registers a factory `f(*, root, split, resolution, **options) -> DataSet`."""
+
+from __future__ import annotations
+
+import torch
+
+from gankit.data.base import DataSet, to_model_range, to_uint8
+from gankit.data.registry import DATASETS
+from gankit.data.transforms import convert_channels, resize
+from gankit.errors import DataError
+
+# Importing the modules registers them.
+from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, toy2d  # noqa: E402,F401  isort: skip
+
+
+def build_dataset(
+    name: str,
+    root: str | None = None,
+    split: str = "train",
+    resolution: int | None = None,
+    channels: int | None = None,
+    max_items: int | None = None,
+    seed: int = 0,
+    **options,
+) -> DataSet:
+    """Load a registered data set whole, then resize / convert channels once and take a seeded subset."""
+    data = DATASETS.get(name)(root=root, split=split, resolution=resolution, **options)
+    if data.is_image:
+        data.x = convert_channels(resize(data.x, resolution), channels)
+    elif resolution is not None or channels is not None:
+        raise DataError(f"data set {name!r} holds points, not images: leave data.resolution and data.channels unset")
+    if max_items is not None and max_items < len(data):
+        keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:max_items]
+        data.x = data.x[keep]
+        data.labels = None if data.labels is None else data.labels[keep]
+    return data
+
+
+def list_datasets() -> list[tuple[str, str]]:
+    """(name, one-line description) of each registered data set."""
+    return DATASETS.describe()
+
+
+__all__ = ["DATASETS", "DataSet", "build_dataset", "list_datasets", "to_model_range", "to_uint8"]

@@ -1,0 +1,61 @@
+"""The data contract every data set meets: all items in memory, images as uint8 NCHW."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gankit.errors import DataError
+
+
+@dataclass
+class DataSet:
+    """A whole data set held in memory.
+
+    x: uint8 [N, C, H, W] images in 0..255, or float32 [N, D] points (toy data).
+    labels: int64 [N] class indices, or None when the data set has no labels.
+    """
+
+    name: str
+    x: torch.Tensor
+    labels: torch.Tensor | None = None
+    class_names: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.x) == 0:
+            raise DataError(f"data set {self.name!r} holds no items")
+        if self.labels is not None:
+            if len(self.labels) != len(self.x):
+                raise DataError(f"data set {self.name!r} has {len(self.x)} items but {len(self.labels)} labels")
+            self.labels = self.labels.long()
+            if self.class_names is None:
+                self.class_names = [str(i) for i in range(int(self.labels.max()) + 1)]
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.dtype == torch.uint8
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One item's shape: (C, H, W) for images, (D,) for points."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int | None:
+        return len(self.class_names) if self.class_names is not None and self.labels is not None else None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def to_model_range(x: torch.Tensor) -> torch.Tensor:
+    """A batch as the networks see it: uint8 images -> float in [-1, 1]; points pass through as float."""
+    if x.dtype == torch.uint8:
+        return x.float().mul_(1 / 127.5).sub_(1.0)
+    return x.float()
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (as generators make them) -> uint8 0..255."""
+    return x.detach().float().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)

@@ -1,0 +1,56 @@
+"""Any folder of images; images in class sub-folders get the sub-folder's name as their label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from gankit.data.base import DataSet
+from gankit.data.registry import DATASETS
+from gankit.data.transforms import pil_to_array
+from gankit.errors import DataError
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def load_images(files: list[Path], resolution: int | None, crop: int | None = None) -> torch.Tensor:
+    """Decode, crop and resize each file once -> uint8 [N, C, H, W]; C is 3 if any image has colour."""
+    arrays = []
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                arrays.append(pil_to_array(img, resolution, crop))
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+            raise DataError(f"cannot read image {path}: {err}") from None
+    sizes = {a.shape[:2] for a in arrays}
+    if len(sizes) > 1:
+        raise DataError(f"images have different sizes {sorted(sizes)[:3]}", "set data.resolution to resize them all")
+    channels = max(a.shape[2] for a in arrays)
+    arrays = [np.repeat(a, channels, axis=2) if a.shape[2] != channels else a for a in arrays]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS)
+
+
+@DATASETS.register("folder")
+def folder(*, root: str | None, split: str, resolution: int | None) -> DataSet:
+    """Any folder of images (png, jpg, ...); class sub-folders become labels. Set data.resolution if sizes differ."""
+    if root is None:
+        raise DataError("data set 'folder' needs data.root: a folder of images or of class sub-folders")
+    base = Path(root).expanduser()
+    if not base.is_dir():
+        raise DataError(f"image folder {base} does not exist")
+    classes = sorted(d.name for d in base.iterdir() if d.is_dir() and _images_in(d))
+    if classes:
+        files = [(p, i) for i, c in enumerate(classes) for p in _images_in(base / c)]
+        x = load_images([p for p, _ in files], resolution)
+        return DataSet("folder", x, torch.tensor([i for _, i in files]), classes)
+    files = _images_in(base)
+    if not files:
+        raise DataError(f"no images in {base}", f"expected files ending in {', '.join(sorted(EXTENSIONS))}")
+    return DataSet("folder", load_images(files, resolution))

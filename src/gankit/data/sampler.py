@@ -1,0 +1,39 @@
+"""Batches drawn by index from a data set held whole on the training device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from gankit.data.base import DataSet, to_model_range
+
+
+class BatchSampler:
+    """Yields (x, labels) batches: x in model range, on `device`; the order of epoch e depends on (seed, e) only.
+
+    The whole data set is moved to the device once as uint8 (60,000 MNIST digits are 47 MB), so a batch is
+    one gather and one fused normalisation, with no per-sample Python and no host-device copy per step.
+    """
+
+    def __init__(self, data: DataSet, batch_size: int, seed: int, device: torch.device, drop_last: bool = True):
+        if batch_size > len(data) and drop_last:
+            raise ValueError(f"batch size {batch_size} is larger than the data set ({len(data)} items)")
+        self.batch_size, self.seed, self.device, self.drop_last = batch_size, seed, device, drop_last
+        self.x = data.x.to(device)
+        self.labels = None if data.labels is None else data.labels.to(device)
+
+    def __len__(self) -> int:
+        n = len(self.x)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.x), generator=g).to(self.device)
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Batches of `epoch`, beginning at batch `start` (for resuming mid-epoch)."""
+        order = self.epoch_order(epoch)
+        for i in range(start, len(self)):
+            idx = order[i * self.batch_size : (i + 1) * self.batch_size]
+            yield to_model_range(self.x[idx]), None if self.labels is None else self.labels[idx]

@@ -1,0 +1,86 @@
+"""Load a trained run and generate from it: a grid PNG, a folder of PNGs, or a .npy array."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gankit.data import to_uint8
+from gankit.errors import ConfigError, RunError
+from gankit.models import build_models
+from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint, module_state
+from gankit.runs.files import atomic_write
+from gankit.viz.grids import save_grid, save_image
+
+
+@dataclass
+class LoadedRun:
+    """A trained generator (in eval mode, on CPU) and its checkpoint record."""
+
+    run_dir: Path
+    generator: torch.nn.Module
+    meta: dict[str, Any]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.meta["model"]["shape"])
+
+
+def load_run(run_dir: str | Path, checkpoint: str | None = None) -> LoadedRun:
+    """Rebuild a run's generator through the model registry and load its weights (hash-checked, no pickle)."""
+    run_dir = Path(run_dir).expanduser()
+    if not run_dir.is_dir():
+        raise RunError(f"run folder {run_dir} does not exist")
+    record = run_dir / "checkpoints" / f"{checkpoint}.json" if checkpoint else latest_checkpoint(run_dir)
+    if not record.is_file():
+        raise RunError(f"checkpoint {record} does not exist")
+    meta, tensors = load_checkpoint(record)
+    spec = meta["model"]
+    G, _ = build_models(spec["name"], tuple(spec["shape"]), spec["z_dim"], **spec["kwargs"])
+    try:
+        G.load_state_dict(module_state(tensors, "G"))
+    except RuntimeError as err:
+        first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
+        raise RunError(f"checkpoint {record.name} does not fit model {spec['name']!r}: {first}") from None
+    return LoadedRun(run_dir, G.eval(), meta)
+
+
+@torch.inference_mode()
+def generate(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
+    """n samples [n, *shape] in the model's range ([-1, 1] for images), reproducible for a seed."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, run.generator.z_dim, generator=g)
+    return torch.cat([run.generator(part) for part in z.split(batch_size)]).float()
+
+
+def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, overwrite: bool = False) -> Path:
+    """Write n samples of a run to `out`: FILE.png (a grid), FILE.npy ((N, C, H, W) in [-1, 1]) or a folder of PNGs."""
+    if n <= 0:
+        raise ConfigError(f"--n must be > 0, got {n}")
+    out = Path(out).expanduser()
+    run = load_run(run_dir)
+    kind = out.suffix.lower()
+    if kind not in (".png", ".npy", ""):
+        raise ConfigError(f"--out {out} must end in .png (a grid) or .npy (an array), or name a folder")
+    if kind and out.exists() and not overwrite:
+        raise RunError(f"{out} already exists", "choose another --out or pass --overwrite")
+    if not kind and out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise RunError(f"folder {out} is not empty", "choose another --out or pass --overwrite")
+    images = generate(run, n, seed)
+    if kind == ".npy":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, lambda tmp: np.save(tmp, images.numpy(), allow_pickle=False))
+        return out
+    if images.dim() != 4:
+        raise ConfigError("this run makes points, not images: write them with --out FILE.npy")
+    if kind == ".png":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return save_grid(to_uint8(images), out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(to_uint8(images)):
+        save_image(image.permute(1, 2, 0).numpy(), out / f"{i:06d}.png")
+    return out

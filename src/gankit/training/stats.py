@@ -1,0 +1,28 @@
+"""Training statistics kept on the device and read back once per readout, not once per step."""
+
+from __future__ import annotations
+
+import torch
+
+
+class Stats:
+    """Sums detached scalars where they live; `flush` syncs once and returns the means since the last flush."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, name: str, value: torch.Tensor) -> None:
+        value = value.detach().float()
+        self._sums[name] = self._sums[name] + value if name in self._sums else value.clone()
+        self._counts[name] = self._counts.get(name, 0) + 1
+
+    def flush(self) -> dict[str, float]:
+        if not self._sums:
+            return {}
+        names = list(self._sums)
+        values = torch.stack([self._sums[n] for n in names]).tolist()  # the one host sync
+        out = {n: v / self._counts[n] for n, v in zip(names, values)}
+        self._sums.clear()
+        self._counts.clear()
+        return out

@@ -1,0 +1,155 @@
+"""THE training loop, shared by every model, loss and data set.
+
+Per batch: draw fakes; one D step; every `d_steps` batches one G step on the same fakes (through the
+updated D). Losses stay on the device and are read every `log_every` steps. Per epoch: a sample grid
+from fixed noise, a checkpoint, the loss curves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from gankit.data import to_uint8
+from gankit.data.sampler import BatchSampler
+from gankit.errors import RunError
+from gankit.runs.checkpoint import prune_checkpoints, save_checkpoint
+from gankit.training.device import autocast
+from gankit.training.objective import GANObjective
+from gankit.training.stats import Stats
+from gankit.viz.curves import plot_losses
+from gankit.viz.grids import save_grid, save_scatter
+
+
+@dataclass
+class Network:
+    """A network with its optimiser, scheduler and gradient clipping."""
+
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    grad_clip: float | None = None
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.module.parameters(), self.grad_clip, foreach=True)
+        self.optimizer.step()
+        self.scheduler.step()
+
+
+@dataclass
+class Trainer:
+    objective: GANObjective
+    g: Network
+    d: Network
+    sampler: BatchSampler
+    run_dir: Path
+    device: torch.device
+    epochs: int
+    d_steps: int = 1
+    precision: str = "fp32"
+    log_every: int = 50
+    sample_every: int = 1
+    checkpoint_every: int = 1
+    keep_checkpoints: int = 2
+    fixed_noise: torch.Tensor | None = None  # [grid, z_dim]: the same latents for every sample grid
+    reference_points: torch.Tensor | None = None  # toy data: real points drawn under the scatter plots
+    checkpoint_meta: dict[str, Any] = field(default_factory=dict)  # model spec etc., saved with every checkpoint
+    quiet: bool = False
+    records: list[dict] = field(default_factory=list)
+    step: int = 0
+
+    def fit(self) -> Path:
+        total = self.epochs * len(self.sampler)
+        bar = tqdm(total=total, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
+        stats, started, seen = Stats(), time.perf_counter(), 0
+        for epoch in range(1, self.epochs + 1):
+            for real, labels in self.sampler.epoch(epoch):
+                self.train_step(real, labels, stats)
+                self.step += 1
+                seen += len(real)
+                bar.update()
+                if self.step % self.log_every == 0 or self.step == total:
+                    record = self.readout(stats, epoch, seen / (time.perf_counter() - started))
+                    bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g") if k in record}, refresh=False)
+            self.end_epoch(epoch)
+            if self.quiet and self.records:
+                losses = " ".join(
+                    f"{k} {self.records[-1][k]:.4f}" for k in ("loss_d", "loss_g") if k in self.records[-1]
+                )
+                print(f"epoch {epoch}/{self.epochs} step {self.step} {losses}")
+        bar.close()
+        self.save("final", self.epochs)
+        return self.run_dir
+
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None, stats: Stats) -> None:
+        obj, n = self.objective, len(real)
+        g_turn = self.step % self.d_steps == self.d_steps - 1
+        with autocast(self.device, self.precision):
+            # Fakes keep their graph only when G steps on them too, so D-only steps cost no G backward.
+            with torch.set_grad_enabled(g_turn):
+                fake = obj.generate(n, self.device)
+            loss_d, d_stats = obj.d_loss(real, fake.detach(), labels)
+        self.d.step(loss_d)
+        stats.add("loss_d", loss_d)
+        for key, value in d_stats.items():
+            stats.add(key, value)
+        if g_turn:
+            with autocast(self.device, self.precision):
+                loss_g = obj.g_loss(fake)
+            self.g.step(loss_g)
+            stats.add("loss_g", loss_g)
+
+    def readout(self, stats: Stats, epoch: int, images_per_s: float) -> dict:
+        values = stats.flush()
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise RunError(
+                f"training diverged at step {self.step}: {bad[0]} is {values[bad[0]]}",
+                f"lower train.lr_d / train.lr_g or set train.grad_clip; last good checkpoint in {self.run_dir / 'checkpoints'}",
+            )
+        record = {"step": self.step, "epoch": epoch, **values, "lr_g": self.g.scheduler.get_last_lr()[0]}
+        record["lr_d"] = self.d.scheduler.get_last_lr()[0]
+        record["images_per_s"] = round(images_per_s, 1)
+        self.records.append(record)
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        return record
+
+    @torch.no_grad()
+    def save_samples(self, path: Path) -> None:
+        G = self.objective.G
+        was_training = G.training
+        G.eval()
+        fake = G(self.fixed_noise)
+        G.train(was_training)
+        if fake.dim() == 4:
+            save_grid(to_uint8(fake), path)
+        else:
+            save_scatter(fake.float(), path, self.reference_points)
+
+    def end_epoch(self, epoch: int) -> None:
+        if epoch % self.sample_every == 0 or epoch == self.epochs:
+            self.save_samples(self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
+        if self.records:
+            plot_losses(self.records, self.run_dir / "losses.png")
+        if epoch % self.checkpoint_every == 0 and epoch < self.epochs:
+            self.save(f"epoch_{epoch:04d}", epoch)
+            prune_checkpoints(self.run_dir / "checkpoints", self.keep_checkpoints)
+
+    def save(self, name: str, epoch: int) -> None:
+        modules = {"G": self.objective.G, "D": self.objective.D}
+        optimizers = {"opt_g": self.g.optimizer, "opt_d": self.d.optimizer}
+        meta = {**self.checkpoint_meta, "epoch": epoch, "step": self.step}
+        extra = {"fixed_noise": self.fixed_noise}
+        save_checkpoint(self.run_dir / "checkpoints", name, modules, optimizers, meta, extra)

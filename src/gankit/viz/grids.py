@@ -1,0 +1,59 @@
+"""Image grids and scatter plots of samples."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gankit.runs.files import atomic_write
+
+
+def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """uint8 [N, C, H, W] -> one uint8 [H', W', C] mosaic, `nrow` images per row (default: square)."""
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    out = np.zeros((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), dtype=np.uint8)
+    arr = images.permute(0, 2, 3, 1).cpu().numpy()
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + col * (w + pad) : pad + col * (w + pad) + w] = arr[i]
+    return out
+
+
+def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
+    """Write a uint8 [H, W, C] array as PNG (atomically), upscaled by `scale` with nearest neighbour."""
+    img = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    """Save uint8 [N, C, H, W] images as one PNG grid; small images are upscaled to stay visible."""
+    scale = max(1, 64 // images.shape[-1])
+    return save_image(grid_array(images, nrow), path, scale)
+
+
+def save_scatter(points: torch.Tensor, path: str | Path, reference: torch.Tensor | None = None) -> Path:
+    """Scatter plot of 2-D points [N, 2] (generated, over the real ones in grey) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    if reference is not None:
+        ax.scatter(*reference[:2000].T.cpu().numpy(), s=2, c="0.7", label="real")
+    ax.scatter(*points.T.cpu().numpy(), s=2, c="C3", label="generated")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", markerscale=4)
+    fig.tight_layout()
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    finally:
+        plt.close(fig)

@@ -1,0 +1,77 @@
+"""Writers for tiny fixtures in the exact on-disk formats the loaders read."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """IDX: two zero bytes, type 0x08 (ubyte), ndim, big-endian uint32 dims, then the raw bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> Path:
+    data = idx_bytes(array)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def write_mnist(folder: Path, n: int = 20, split: str = "train", gz: bool = True, seed: int = 0):
+    """MNIST-layout IDX pair; returns (images [n, 28, 28], labels [n])."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, n, dtype=np.uint8)
+    prefix = "train" if split == "train" else "t10k"
+    suffix = ".gz" if gz else ""
+    write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", images, gz)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels, gz)
+    return images, labels
+
+
+def cifar_arrays(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 3072), dtype=np.uint8), rng.integers(0, 10, n).tolist()
+
+
+def write_cifar_bin(folder: Path, n_per_batch: int = 4):
+    """cifar-10-batches-bin: 5 train batches + test_batch, records of label byte + 3072 pixels (CHW)."""
+    out = folder / "cifar-10-batches-bin"
+    out.mkdir(parents=True, exist_ok=True)
+    stems = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    everything = {}
+    for k, stem in enumerate(stems):
+        data, labels = cifar_arrays(n_per_batch, seed=k)
+        records = np.concatenate([np.array(labels, np.uint8)[:, None], data], 1)
+        (out / f"{stem}.bin").write_bytes(records.tobytes())
+        everything[stem] = (data, labels)
+    return everything
+
+
+def write_cifar_py(folder: Path, n_per_batch: int = 4):
+    """cifar-10-batches-py: pickled dicts with bytes keys, as the original (Python 2) files have."""
+    out = folder / "cifar-10-batches-py"
+    out.mkdir(parents=True, exist_ok=True)
+    everything = {}
+    for k, stem in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        data, labels = cifar_arrays(n_per_batch, seed=k)
+        batch = {b"batch_label": b"batch", b"labels": labels, b"data": data, b"filenames": [b"x.png"] * len(labels)}
+        (out / stem).write_bytes(pickle.dumps(batch, protocol=2))
+        everything[stem] = (data, labels)
+    return everything
+
+
+def write_image(path: Path, size: tuple[int, int], mode: str = "RGB", seed: int = 0, fmt: str | None = None) -> Path:
+    rng = np.random.default_rng(seed)
+    channels = {"L": None, "RGB": 3, "RGBA": 4}[mode]
+    shape = (size[1], size[0]) if channels is None else (size[1], size[0], channels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(path, format=fmt)
+    return path

@@ -1,0 +1,43 @@
+import math
+
+import pytest
+import torch
+
+from gankit.losses import LOSSES
+
+LOG2 = math.log(2)
+
+
+def test_nonsaturating_values_at_known_logits():
+    loss = LOSSES.get("nonsaturating")()
+    zero = torch.zeros(4)
+    assert loss.d(zero, zero, 0.0).item() == pytest.approx(2 * LOG2)  # D undecided: -log(1/2) twice
+    assert loss.g(zero).item() == pytest.approx(LOG2)
+    big = torch.full((4,), 20.0)
+    assert loss.d(big, -big, 0.0).item() == pytest.approx(0.0, abs=1e-6)  # perfect D
+    assert loss.g(big).item() == pytest.approx(math.log1p(math.exp(-20)), rel=1e-4)
+
+
+def test_minimax_generator_loss_is_log_one_minus_d():
+    loss = LOSSES.get("minimax")()
+    t = torch.tensor([-1.0, 0.5])
+    expected = torch.log(1 - torch.sigmoid(t)).mean()
+    assert loss.g(t).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_label_smoothing_targets_point_nine():
+    loss = LOSSES.get("nonsaturating")()
+    real, fake = torch.tensor([2.0]), torch.tensor([-30.0])
+    p = torch.sigmoid(real)
+    expected = -(0.9 * torch.log(p) + 0.1 * torch.log(1 - p))
+    assert loss.d(real, fake, 0.1).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", LOSSES.names())
+def test_every_loss_gives_gradients(name):
+    loss = LOSSES.get(name)()
+    real, fake = torch.randn(5, requires_grad=True), torch.randn(5, requires_grad=True)
+    d_real, d_fake = torch.autograd.grad(loss.d(real, fake, 0.0), (real, fake))
+    (g_fake,) = torch.autograd.grad(loss.g(fake), fake)
+    assert (d_real < 0).all() and (d_fake > 0).all()  # D pushes real logits up, fake ones down
+    assert (g_fake < 0).all()  # G pushes its fakes' logits up

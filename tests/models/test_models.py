@@ -1,0 +1,77 @@
+import inspect
+
+import pytest
+import torch
+
+from gankit import ConfigError, build_models
+from gankit.models import MODELS
+from gankit.models.layers import same_transpose_padding
+
+IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (1, 32, 32), (3, 64, 64)]
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+@pytest.mark.parametrize("shape", IMAGE_SHAPES)
+def test_every_model_maps_latents_to_images_and_images_to_logits(name, shape):
+    G, D = build_models(name, shape, z_dim=16)
+    z = torch.randn(4, 16)
+    x = G(z)
+    assert x.shape == (4, *shape) and G.z_dim == 16
+    assert x.min() >= -1 and x.max() <= 1  # tanh output
+    logits = D(x)
+    assert logits.shape == (4,)
+    logits.sum().backward()  # gradients reach G through D
+    assert all(p.grad is not None for p in G.parameters())
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_model_documents_itself(name):
+    factory = MODELS.get(name)
+    assert inspect.getdoc(factory)
+    params = inspect.signature(factory).parameters
+    assert all(p.kind == p.KEYWORD_ONLY for p in params.values())
+
+
+def test_vanilla_is_the_tutorial_mlp():
+    G, D = build_models("vanilla", (1, 28, 28), z_dim=100)
+    assert [tuple(m.weight.shape) for m in G.modules() if isinstance(m, torch.nn.Linear)] == [(128, 100), (784, 128)]
+    assert [tuple(m.weight.shape) for m in D.modules() if isinstance(m, torch.nn.Linear)] == [(128, 784), (1, 128)]
+    G2, _ = build_models("vanilla", (1, 28, 28), z_dim=100, g_hidden=[256, 512])
+    assert sum(isinstance(m, torch.nn.Linear) for m in G2.modules()) == 3
+
+
+def test_vanilla_on_points_has_linear_output():
+    G, D = build_models("vanilla", (2,), z_dim=8)
+    x = G(torch.randn(3, 8) * 100)
+    assert x.shape == (3, 2) and x.abs().max() > 1 and D(x).shape == (3,)
+
+
+def test_dcgan_batchnorm_momentum_is_pytorch_convention():
+    G, D = build_models("dcgan", (1, 28, 28), z_dim=8, bn_momentum=0.2)  # Keras momentum=0.8
+    bns = [m for m in [*G.modules(), *D.modules()] if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and all(m.momentum == 0.2 and m.eps == 1e-5 for m in bns)
+
+
+def test_dcgan_dropout_and_kernel_options():
+    G, D = build_models("dcgan", (1, 28, 28), z_dim=8, d_dropout=0.3, kernel=5)
+    assert any(isinstance(m, torch.nn.Dropout) and m.p == 0.3 for m in D.modules())
+    assert G(torch.randn(2, 8)).shape == (2, 1, 28, 28)
+
+
+@pytest.mark.parametrize(("kernel", "expected"), [(4, (1, 0)), (5, (2, 1)), (3, (1, 1)), (2, (0, 0))])
+def test_same_transpose_padding_doubles_size(kernel, expected):
+    padding, output_padding = same_transpose_padding(kernel, 2)
+    assert (padding, output_padding) == expected
+    conv = torch.nn.ConvTranspose2d(1, 1, kernel, 2, padding, output_padding)
+    assert conv(torch.zeros(1, 1, 7, 7)).shape[-1] == 14
+
+
+@pytest.mark.parametrize("resolution", [30, 12, 36 * 3])
+def test_dcgan_refuses_sizes_it_cannot_make(resolution):
+    with pytest.raises(ConfigError, match=f"cannot make {resolution}x{resolution}"):
+        build_models("dcgan", (1, resolution, resolution), z_dim=8)
+
+
+def test_unknown_model_suggests():
+    with pytest.raises(ConfigError, match="did you mean 'dcgan'"):
+        build_models("dcgn", (1, 28, 28), z_dim=8)

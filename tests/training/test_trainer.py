@@ -1,0 +1,62 @@
+"""The one loop: step counts, D/G ratio, options that change what it does, divergence."""
+
+import json
+
+import pytest
+import torch
+
+from gankit import RunError, load_config, train
+
+TOY = ["data.name=toy2d", "data.n=512", "model.name=vanilla", "model.g_hidden=[32]", "model.d_hidden=[32]"]
+
+
+def _train(tmp_path, *overrides):
+    config = load_config(overrides=[*TOY, "train.epochs=2", "train.log_every=1", *overrides])
+    run = train(config, out=tmp_path, quiet=True)
+    return run, [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _adam_steps(run, name):
+    from gankit.runs.checkpoint import load_checkpoint
+
+    _, tensors = load_checkpoint(run / "checkpoints" / "final.json")
+    return int(tensors[f"{name}.0.step"].item())
+
+
+def test_d_steps_per_g_step(tmp_path):
+    run, records = _train(tmp_path, "train.d_steps=4")
+    assert _adam_steps(run, "opt_d") == 16 and _adam_steps(run, "opt_g") == 4  # 512 // 64 = 8 batches per epoch
+    assert sum("loss_g" in r for r in records) == 4
+
+
+def test_lr_schedule_reaches_zero(tmp_path):
+    _, records = _train(tmp_path, "train.lr_schedule=linear")
+    assert records[-1]["lr_d"] == pytest.approx(0.0, abs=1e-12) and records[0]["lr_d"] < 2e-4
+
+
+def test_toy_runs_save_scatter_plots(tmp_path):
+    run, _ = _train(tmp_path)
+    assert (run / "samples" / "epoch_002.png").stat().st_size > 1000
+
+
+def test_bf16_autocast_trains(tmp_path):
+    _, records = _train(tmp_path, "train.precision=bf16")
+    assert all(torch.isfinite(torch.tensor(r["loss_d"])) for r in records)
+
+
+def test_grad_clip_bounds_the_update(tmp_path):
+    # With lr 1 and SGD-like Adam the first step is lr-sized regardless, so check clipping via the norm hook.
+    from gankit.training.trainer import Network
+
+    net = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    before = [p.detach().clone() for p in net.parameters()]
+    Network(net, opt, sched, grad_clip=0.5).step(net(torch.full((2, 4), 100.0)).sum())
+    moved = torch.cat([(p - b).flatten() for p, b in zip(net.parameters(), before)]).norm()
+    assert moved.item() == pytest.approx(0.5, rel=1e-4)
+
+
+def test_divergence_stops_with_a_clear_error(tmp_path):
+    with pytest.raises(RunError, match="diverged at step"):
+        _train(tmp_path, "train.lr_d=1e30", "train.lr_g=1e30", "train.optimizer=rmsprop")
