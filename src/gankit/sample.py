@@ -17,6 +17,11 @@ from gankit.runs.files import atomic_write
 from gankit.viz.grids import save_grid, save_image
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append .npy to a temporary name
+        np.save(f, array, allow_pickle=False)
+
+
 @dataclass
 class LoadedRun:
     """A trained generator (in eval mode, on CPU) and its checkpoint record."""
@@ -73,7 +78,7 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, overwrit
     images = generate(run, n, seed)
     if kind == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out, lambda tmp: np.save(tmp, images.numpy(), allow_pickle=False))
+        atomic_write(out, lambda tmp: _save_npy(tmp, images.numpy()))
         return out
     if images.dim() != 4:
         raise ConfigError("this run makes points, not images: write them with --out FILE.npy")
