@@ -72,6 +72,7 @@ class TrainConfig:
     d_steps: int = 1  # D steps per G step
     label_smoothing: float = 0.0  # real targets become 1 - this (one-sided, Salimans et al. 2016)
     grad_clip: float | None = None  # max global gradient norm per network; None: no clipping
+    ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast matmuls/convs, fp32 weights and optimiser
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
@@ -87,6 +88,8 @@ class TrainConfig:
         for name in ("checkpoint_every", "keep_checkpoints"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.grad_clip", self.grad_clip)
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ConfigError(f"train.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if not all(0 <= b < 1 for b in self.betas):

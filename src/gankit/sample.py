@@ -47,7 +47,8 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None) -> LoadedRun:
     spec = meta["model"]
     G, _ = build_models(spec["name"], tuple(spec["shape"]), spec["z_dim"], **spec["kwargs"])
     try:
-        G.load_state_dict(module_state(tensors, "G"))
+        # The weight average samples better than the live generator, when the run kept one.
+        G.load_state_dict(module_state(tensors, "G_ema" if "G_ema" in meta.get("modules", []) else "G"))
     except RuntimeError as err:
         first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
         raise RunError(f"checkpoint {record.name} does not fit model {spec['name']!r}: {first}") from None

@@ -16,6 +16,7 @@ from gankit.models import build_models
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
 from gankit.training.device import resolve_device
+from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
 from gankit.training.optim import build_optimizer
 from gankit.training.trainer import Network, Trainer
@@ -70,6 +71,7 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
         sample_every=cfg_t.sample_every,
         checkpoint_every=cfg_t.checkpoint_every,
         keep_checkpoints=cfg_t.keep_checkpoints,
+        ema=None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay),
         fixed_noise=fixed_noise.to(device),
         reference_points=None if data.is_image else data.x[:2000],
         checkpoint_meta={

@@ -4,8 +4,9 @@ import pickle
 import numpy as np
 import pytest
 
-from formats import write_cifar_bin, write_cifar_py
 from gankit import DataError, build_dataset
+
+from formats import write_cifar_bin, write_cifar_py
 
 
 @pytest.mark.parametrize("writer", [write_cifar_bin, write_cifar_py])

@@ -4,9 +4,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from formats import idx_bytes, write_idx, write_mnist
 from gankit import DataError, build_dataset
 from gankit.data.idx import read_idx
+
+from formats import idx_bytes, write_idx, write_mnist
 
 
 @pytest.mark.parametrize("gz", [True, False])

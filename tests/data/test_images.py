@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from formats import write_image
 from gankit import DataError, build_dataset
+
+from formats import write_image
 
 
 def test_folder_with_class_subfolders(tmp_path):

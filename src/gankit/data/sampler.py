@@ -20,8 +20,14 @@ class BatchSampler:
         if batch_size > len(data) and drop_last:
             raise ValueError(f"batch size {batch_size} is larger than the data set ({len(data)} items)")
         self.batch_size, self.seed, self.device, self.drop_last = batch_size, seed, device, drop_last
-        self.x = data.x.to(device)
-        self.labels = None if data.labels is None else data.labels.to(device)
+        try:
+            self.x = data.x.to(device)
+            self.labels = None if data.labels is None else data.labels.to(device)
+            self.storage = device
+        except torch.OutOfMemoryError:  # too big for the accelerator: keep it in (pinned) host memory
+            self.x = data.x.pin_memory() if device.type == "cuda" else data.x
+            self.labels = data.labels
+            self.storage = torch.device("cpu")
 
     def __len__(self) -> int:
         n = len(self.x)
@@ -29,11 +35,15 @@ class BatchSampler:
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.x), generator=g).to(self.device)
+        return torch.randperm(len(self.x), generator=g).to(self.storage)
 
     def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """Batches of `epoch`, beginning at batch `start` (for resuming mid-epoch)."""
         order = self.epoch_order(epoch)
         for i in range(start, len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-            yield to_model_range(self.x[idx]), None if self.labels is None else self.labels[idx]
+            x, labels = self.x[idx], None if self.labels is None else self.labels[idx]
+            if self.storage != self.device:
+                x = x.to(self.device, non_blocking=True)
+                labels = None if labels is None else labels.to(self.device, non_blocking=True)
+            yield to_model_range(x), labels

@@ -23,6 +23,7 @@ from gankit.data.sampler import BatchSampler
 from gankit.errors import RunError
 from gankit.runs.checkpoint import prune_checkpoints, save_checkpoint
 from gankit.training.device import autocast
+from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
 from gankit.training.stats import Stats
 from gankit.viz.curves import plot_losses
@@ -62,6 +63,7 @@ class Trainer:
     sample_every: int = 1
     checkpoint_every: int = 1
     keep_checkpoints: int = 2
+    ema: EMA | None = None  # generator weight average; used for samples and saved as G_ema
     fixed_noise: torch.Tensor | None = None  # [grid, z_dim]: the same latents for every sample grid
     reference_points: torch.Tensor | None = None  # toy data: real points drawn under the scatter plots
     checkpoint_meta: dict[str, Any] = field(default_factory=dict)  # model spec etc., saved with every checkpoint
@@ -108,6 +110,8 @@ class Trainer:
             with autocast(self.device, self.precision):
                 loss_g = obj.g_loss(fake)
             self.g.step(loss_g)
+            if self.ema is not None:
+                self.ema.update(self.objective.G)
             stats.add("loss_g", loss_g)
 
     def readout(self, stats: Stats, epoch: int, images_per_s: float) -> dict:
@@ -128,7 +132,7 @@ class Trainer:
 
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:
-        G = self.objective.G
+        G = self.objective.G if self.ema is None else self.ema.module
         was_training = G.training
         G.eval()
         fake = G(self.fixed_noise)
@@ -149,7 +153,9 @@ class Trainer:
 
     def save(self, name: str, epoch: int) -> None:
         modules = {"G": self.objective.G, "D": self.objective.D}
+        if self.ema is not None:
+            modules["G_ema"] = self.ema.module
         optimizers = {"opt_g": self.g.optimizer, "opt_d": self.d.optimizer}
-        meta = {**self.checkpoint_meta, "epoch": epoch, "step": self.step}
+        meta = {**self.checkpoint_meta, "epoch": epoch, "step": self.step, "modules": sorted(modules)}
         extra = {"fixed_noise": self.fixed_noise}
         save_checkpoint(self.run_dir / "checkpoints", name, modules, optimizers, meta, extra)

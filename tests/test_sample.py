@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from gankit import ConfigError, RunError, load_config, load_run, sample, train
+from gankit.runs.checkpoint import load_checkpoint, module_state
+
+TOY = ["data.name=toy2d", "data.n=256", "model.name=vanilla", "model.g_hidden=[16]", "model.d_hidden=[16]"]
+
+
+@pytest.fixture(scope="module")
+def ema_run(tmp_path_factory):
+    config = load_config(overrides=[*TOY, "train.epochs=2", "train.ema_decay=0.9"])
+    return train(config, out=tmp_path_factory.mktemp("runs"), quiet=True)
+
+
+def test_sampling_uses_the_weight_average(ema_run):
+    run = load_run(ema_run)
+    _, tensors = load_checkpoint(ema_run / "checkpoints" / "final.json")
+    ema, live = module_state(tensors, "G_ema"), module_state(tensors, "G")
+    assert not torch.equal(ema["net.0.weight"], live["net.0.weight"])
+    assert torch.equal(run.generator.state_dict()["net.0.weight"], ema["net.0.weight"])
+
+
+def test_points_are_written_as_npy_only(ema_run, tmp_path):
+    path = sample(ema_run, 10, tmp_path / "p.npy")
+    assert np.load(path).shape == (10, 2)
+    with pytest.raises(ConfigError, match="points, not images"):
+        sample(ema_run, 10, tmp_path / "p.png")
+
+
+def test_bad_outputs_and_runs(ema_run, tmp_path):
+    with pytest.raises(ConfigError, match=".png"):
+        sample(ema_run, 4, tmp_path / "x.jpg")
+    with pytest.raises(ConfigError, match="--n must be > 0"):
+        sample(ema_run, 0, tmp_path / "x.npy")
+    with pytest.raises(RunError, match="does not exist"):
+        load_run(tmp_path / "missing")
+    with pytest.raises(RunError, match="no checkpoint"):
+        load_run(tmp_path)
+
+
+def test_checkpoint_of_another_architecture_is_named(ema_run, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(ema_run, copy)
+    record = copy / "checkpoints" / "final.json"
+    meta = json.loads(record.read_text())
+    meta["model"]["kwargs"]["g_hidden"] = [32]
+    record.write_text(json.dumps(meta))
+    with pytest.raises(RunError, match="does not fit model 'vanilla'"):
+        load_run(copy)
