@@ -45,7 +45,7 @@ class DataConfig:
         _positive("data.max_items", self.max_items)
         if self.resolution is not None and self.resolution < 4:
             raise ConfigError(f"data.resolution must be >= 4 pixels, got {self.resolution}")
-        self.kwargs = _check_kwargs(DATASETS, self.name, self.kwargs, "data", skip=("root", "split"))
+        self.kwargs = _check_kwargs(DATASETS, self.name, self.kwargs, "data", skip=("root", "split", "resolution"))
 
 
 @dataclass
@@ -134,7 +134,8 @@ def _check_kwargs(registry, name: str, kwargs: dict[str, Any], section: str, ski
     out = {}
     for key, value in kwargs.items():
         if key not in params:
-            valid = sorted(params) + [f.name for f in dataclasses.fields(SECTIONS[section]) if f.name != "kwargs"]
+            common = [f.name for f in dataclasses.fields(SECTIONS[section]) if f.name not in ("kwargs", *params)]
+            valid = sorted(params) + common
             raise ConfigError(f"unknown key {section}.{key} for {registry.kind} {name!r}", f"valid: {', '.join(valid)}")
         out[key] = coerce(value, hints.get(key, Any), f"{section}.{key}")
     return out

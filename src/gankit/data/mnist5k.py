@@ -33,10 +33,15 @@ def mnist5k(*, root: str | None, split: str, resolution: int | None) -> DataSet:
     if split != "train":
         raise DataError("mnist5k has only a train split", "use data.name=mnist with the IDX test files for testing")
     path = Path(root) if root else bundled_path()
-    with gzip.open(path, "rt") as f:
-        rows = np.array(f.read().replace("\n", ",").rstrip(",").split(","), dtype=np.int64)
-    if rows.size % 785:
+    try:
+        with gzip.open(path, "rt") as f:
+            rows = np.array(f.read().replace("\n", ",").rstrip(",").split(","), dtype=np.int64)
+    except (OSError, EOFError, ValueError) as err:
+        raise DataError(f"cannot read {path} as gzipped CSV of integers: {err}") from None
+    if rows.size % 785 or rows.size == 0:
         raise DataError(f"{path} must have 785 columns per row (784 pixels, then the label)")
     rows = rows.reshape(-1, 785)
+    if rows[:, :784].min() < 0 or rows[:, :784].max() > 255 or rows[:, 784].min() < 0:
+        raise DataError(f"{path}: pixels must be 0..255 and labels >= 0")
     x = torch.from_numpy(rows[:, :784].astype(np.uint8)).view(-1, 1, 28, 28)
     return DataSet("mnist5k", x, torch.from_numpy(rows[:, 784]))
