@@ -72,6 +72,12 @@ class TrainConfig:
     d_steps: int = 1  # D steps per G step
     label_smoothing: float = 0.0  # real targets become 1 - this (one-sided, Salimans et al. 2016)
     grad_clip: float | None = None  # max global gradient norm per network; None: no clipping
+    gp_weight: float | None = None  # WGAN-GP penalty weight lambda (10 in Gulrajani et al.); None: off
+    r1_weight: float | None = None  # R1 penalty weight gamma on real data (Mescheder et al.); None: off
+    r1_every: int = 1  # lazy R1: compute it every N D steps, weighted by N (16 in StyleGAN2)
+    clip_weights: float | None = None  # WGAN: clamp D's weights into [-c, c] after each D step (0.01); None: off
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, decayed linearly to 0 over the run
+    aux_weight: float = 1.0  # weight of the AC-GAN class loss (used when model.aux_classifier is true)
     ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast matmuls/convs, fp32 weights and optimiser
@@ -96,7 +102,14 @@ class TrainConfig:
             raise ConfigError(f"train.betas must each be in [0, 1), got {list(self.betas)}")
         if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
-        LOSSES.get(self.loss)
+        for name in ("gp_weight", "r1_weight", "clip_weights"):
+            _positive(f"train.{name}", getattr(self, name))
+        _positive("train.r1_every", self.r1_every)
+        _positive("train.instance_noise", self.instance_noise, allow_zero=True)
+        _positive("train.aux_weight", self.aux_weight)
+        loss = LOSSES.get(self.loss)()
+        if self.label_smoothing > 0 and not loss.smoothing:
+            raise ConfigError(f"train.label_smoothing does not apply to the {self.loss} loss", "set it to 0")
         OPTIMIZERS.get(self.optimizer)
 
 

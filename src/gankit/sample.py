@@ -45,7 +45,7 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None) -> LoadedRun:
         raise RunError(f"checkpoint {record} does not exist")
     meta, tensors = load_checkpoint(record)
     spec = meta["model"]
-    G, _ = build_models(spec["name"], tuple(spec["shape"]), spec["z_dim"], **spec["kwargs"])
+    G, _ = build_models(spec["name"], tuple(spec["shape"]), spec["z_dim"], spec.get("num_classes"), **spec["kwargs"])
     try:
         # The weight average samples better than the live generator, when the run kept one.
         G.load_state_dict(module_state(tensors, "G_ema" if "G_ema" in meta.get("modules", []) else "G"))
@@ -55,16 +55,52 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None) -> LoadedRun:
     return LoadedRun(run_dir, G.eval(), meta)
 
 
+def sample_labels(run: LoadedRun, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor | None:
+    """Classes for n samples of a conditional run: all `label`, or uniformly drawn; None when unconditional."""
+    classes = run.generator.num_classes
+    if not classes:
+        if label is not None:
+            raise ConfigError("this run's generator is not class-conditional: leave out --class")
+        return None
+    if label is None:
+        return torch.randint(classes, (n,), generator=generator)
+    if not 0 <= label < classes:
+        raise ConfigError(f"--class must be in 0..{classes - 1}, got {label}")
+    return torch.full((n,), label)
+
+
 @torch.inference_mode()
-def generate(run: LoadedRun, n: int, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
-    """n samples [n, *shape] in the model's range ([-1, 1] for images), reproducible for a seed."""
+def generate(
+    run: LoadedRun, n: int, seed: int = 0, labels: torch.Tensor | None = None, batch_size: int = 500
+) -> torch.Tensor:
+    """n samples [n, *shape] in the model's range ([-1, 1] for images), reproducible for a seed.
+
+    A conditional run draws classes uniformly unless `labels` [n] gives them.
+    """
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, run.generator.z_dim, generator=g)
-    return torch.cat([run.generator(part) for part in z.split(batch_size)]).float()
+    if labels is None:
+        labels = sample_labels(run, n, None, g)
+    parts = [
+        run.generator(zp, None if labels is None else labels[i : i + batch_size])
+        for i, zp in zip(range(0, n, batch_size), z.split(batch_size))
+    ]
+    return torch.cat(parts).float()
 
 
-def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, overwrite: bool = False) -> Path:
-    """Write n samples of a run to `out`: FILE.png (a grid), FILE.npy ((N, C, H, W) in [-1, 1]) or a folder of PNGs."""
+def sample(
+    run_dir: str | Path,
+    n: int,
+    out: str | Path,
+    seed: int = 0,
+    overwrite: bool = False,
+    label: int | None = None,
+    class_grid: bool = False,
+) -> Path:
+    """Write n samples of a run to `out`: FILE.png (a grid), FILE.npy ((N, C, H, W) in [-1, 1]) or a folder of PNGs.
+
+    For a conditional run, `label` asks for one class; `class_grid` makes one row of n per class.
+    """
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
     out = Path(out).expanduser()
@@ -76,7 +112,17 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, overwrit
         raise RunError(f"{out} already exists", "choose another --out or pass --overwrite")
     if not kind and out.is_dir() and any(out.iterdir()) and not overwrite:
         raise RunError(f"folder {out} is not empty", "choose another --out or pass --overwrite")
-    images = generate(run, n, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    if class_grid:
+        if not run.generator.num_classes:
+            raise ConfigError("--class-grid needs a class-conditional run")
+        labels = torch.arange(run.generator.num_classes).repeat_interleave(n)
+    else:
+        labels = sample_labels(run, n, label, g)
+    images = generate(run, len(labels) if labels is not None else n, seed, labels)
+    if kind == ".png" and class_grid:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return save_grid(to_uint8(images), out, nrow=n)
     if kind == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(out, lambda tmp: _save_npy(tmp, images.numpy()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -11,13 +12,13 @@ from gankit.config import RunConfig
 from gankit.data import build_dataset
 from gankit.data.sampler import BatchSampler
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES
+from gankit.losses import LOSSES, PENALTIES, clip_weights
 from gankit.models import build_models
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
 from gankit.training.device import resolve_device
 from gankit.training.ema import EMA
-from gankit.training.objective import GANObjective
+from gankit.training.objective import GANObjective, Penalty
 from gankit.training.optim import build_optimizer
 from gankit.training.trainer import Network, Trainer
 
@@ -44,23 +45,44 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
     )
     if cfg_t.batch_size > len(data):
         raise ConfigError(f"train.batch_size {cfg_t.batch_size} is larger than the data set ({len(data)} items)")
-    G, D = build_models(cfg_m.name, data.shape, cfg_m.z_dim, **cfg_m.kwargs)
+    G, D = build_models(cfg_m.name, data.shape, cfg_m.z_dim, data.num_classes, **cfg_m.kwargs)
     G.to(device)
     D.to(device)
     sampler = BatchSampler(data, cfg_t.batch_size, cfg_t.seed, device)
     total_steps = cfg_t.epochs * len(sampler)
 
-    def network(module, lr, steps):
+    def network(module, lr, steps, constraint=None):
         opt, sched = build_optimizer(cfg_t.optimizer, module.parameters(), lr, cfg_t.betas, cfg_t.lr_schedule, steps)
-        return Network(module, opt, sched, cfg_t.grad_clip)
+        return Network(module, opt, sched, cfg_t.grad_clip, constraint)
+
+    clip = None if cfg_t.clip_weights is None else functools.partial(clip_weights, bound=cfg_t.clip_weights)
+    penalties = [Penalty("gp", PENALTIES.get("gp"), cfg_t.gp_weight)] if cfg_t.gp_weight else []
+    if cfg_t.r1_weight:
+        penalties.append(Penalty("r1", PENALTIES.get("r1"), cfg_t.r1_weight, cfg_t.r1_every))
+    objective = GANObjective(
+        G,
+        D,
+        LOSSES.get(cfg_t.loss)(),
+        cfg_t.label_smoothing,
+        num_classes=G.num_classes,
+        penalties=tuple(penalties),
+        instance_noise=cfg_t.instance_noise,
+        aux_weight=cfg_t.aux_weight if cfg_m.kwargs.get("aux_classifier") else 0.0,
+    )
 
     run_dir = create_run_dir(out, name or f"{cfg_d.name}-{cfg_m.name}")
     atomic_write_text(run_dir / "config.yaml", config.dump())
-    fixed_noise = torch.randn(cfg_t.grid_size, cfg_m.z_dim, generator=torch.Generator().manual_seed(cfg_t.seed + 1))
+    grid = cfg_t.grid_size
+    fixed_labels = None
+    if G.num_classes:  # one row per class, as many columns as the grid size allows (at least 1)
+        columns = max(1, grid // G.num_classes)
+        grid = columns * G.num_classes
+        fixed_labels = torch.arange(G.num_classes).repeat_interleave(columns).to(device)
+    fixed_noise = torch.randn(grid, cfg_m.z_dim, generator=torch.Generator().manual_seed(cfg_t.seed + 1))
     trainer = Trainer(
-        objective=GANObjective(G, D, LOSSES.get(cfg_t.loss)(), cfg_t.label_smoothing),
+        objective=objective,
         g=network(G, cfg_t.lr_g, total_steps // cfg_t.d_steps),
-        d=network(D, cfg_t.lr_d, total_steps),
+        d=network(D, cfg_t.lr_d, total_steps, clip),
         sampler=sampler,
         run_dir=run_dir,
         device=device,
@@ -73,9 +95,16 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
         keep_checkpoints=cfg_t.keep_checkpoints,
         ema=None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay),
         fixed_noise=fixed_noise.to(device),
+        fixed_labels=fixed_labels,
         reference_points=None if data.is_image else data.x[:2000],
         checkpoint_meta={
-            "model": {"name": cfg_m.name, "z_dim": cfg_m.z_dim, "shape": list(data.shape), "kwargs": cfg_m.kwargs},
+            "model": {
+                "name": cfg_m.name,
+                "z_dim": cfg_m.z_dim,
+                "shape": list(data.shape),
+                "num_classes": data.num_classes,
+                "kwargs": cfg_m.kwargs,
+            },
             "data": {"name": cfg_d.name, "class_names": data.class_names},
         },
         quiet=quiet,

@@ -36,7 +36,8 @@ def test_label_smoothing_targets_point_nine():
 @pytest.mark.parametrize("name", LOSSES.names())
 def test_every_loss_gives_gradients(name):
     loss = LOSSES.get(name)()
-    real, fake = torch.randn(5, requires_grad=True), torch.randn(5, requires_grad=True)
+    # A D that is wrong both ways (real scored low, fake high), where every loss is active.
+    real, fake = torch.full((5,), -0.5, requires_grad=True), torch.full((5,), 0.5, requires_grad=True)
     d_real, d_fake = torch.autograd.grad(loss.d(real, fake, 0.0), (real, fake))
     (g_fake,) = torch.autograd.grad(loss.g(fake), fake)
     assert (d_real < 0).all() and (d_fake > 0).all()  # D pushes real logits up, fake ones down

@@ -1,6 +1,8 @@
-"""Adversarial losses: registered (d_loss, g_loss) pairs of pure functions on logits."""
+"""Adversarial losses (registered (d_loss, g_loss) pairs on logits), D penalties and weight constraints."""
 
 from gankit.losses.adversarial import LOSSES, AdversarialLoss
+from gankit.losses.constraints import clip_weights
+from gankit.losses.penalties import PENALTIES
 
 
 def list_losses() -> list[tuple[str, str]]:
@@ -8,4 +10,4 @@ def list_losses() -> list[tuple[str, str]]:
     return LOSSES.describe()
 
 
-__all__ = ["LOSSES", "AdversarialLoss", "list_losses"]
+__all__ = ["LOSSES", "PENALTIES", "AdversarialLoss", "clip_weights", "list_losses"]

@@ -20,6 +20,8 @@ class AdversarialLoss(NamedTuple):
     # d(real_logits [N], fake_logits [N], label_smoothing) -> scalar; g(fake_logits [N]) -> scalar
     d: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
     g: Callable[[torch.Tensor], torch.Tensor]
+    probabilities: bool = True  # D's output is a logit of "real" (sigmoid is meaningful) rather than a score
+    smoothing: bool = True  # real targets can be softened (train.label_smoothing)
 
 
 def bce_d_loss(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -39,3 +41,33 @@ def nonsaturating() -> AdversarialLoss:
 def minimax() -> AdversarialLoss:
     """BCE; G minimises log(1 - D(G(z))), the original minimax game (its gradient vanishes early on)."""
     return AdversarialLoss(bce_d_loss, lambda fake: -F.softplus(fake).mean())
+
+
+@LOSSES.register("lsgan")
+def lsgan() -> AdversarialLoss:
+    """Least squares (Mao et al. 2017): D regresses real to 1 and fake to 0; G pulls fakes to 1."""
+
+    def d(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        return 0.5 * ((real - (1.0 - label_smoothing)) ** 2).mean() + 0.5 * (fake**2).mean()
+
+    return AdversarialLoss(d, lambda fake: 0.5 * ((fake - 1.0) ** 2).mean(), probabilities=False)
+
+
+@LOSSES.register("hinge")
+def hinge() -> AdversarialLoss:
+    """Hinge (Lim & Ye 2017; SNGAN, BigGAN): D wants real > 1 and fake < -1; G raises D's score of fakes."""
+
+    def d(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+    return AdversarialLoss(d, lambda fake: -fake.mean(), probabilities=False, smoothing=False)
+
+
+@LOSSES.register("wasserstein")
+def wasserstein() -> AdversarialLoss:
+    """Wasserstein (Arjovsky et al. 2017): the critic maximises E[D(x)] - E[D(G(z))]; needs clipping or a penalty."""
+
+    def d(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        return fake.mean() - real.mean()
+
+    return AdversarialLoss(d, lambda fake: -fake.mean(), probabilities=False, smoothing=False)

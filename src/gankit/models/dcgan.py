@@ -11,7 +11,16 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
-from gankit.models.layers import activation, dcgan_init, same_transpose_padding
+from gankit.models.layers import (
+    DiscriminatorHead,
+    LatentWithLabel,
+    activation,
+    check_conditioning,
+    dcgan_init,
+    one_hot_maps,
+    same_transpose_padding,
+    with_spectral_norm,
+)
 from gankit.models.registry import MODELS
 
 
@@ -29,15 +38,16 @@ def stages_for(resolution: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple[int, int, int], width: int, kernel: int, act: str, bn_momentum: float):
+    def __init__(self, z_dim, shape, width, kernel, act, bn_momentum, num_classes=None, label_dim=10):
         super().__init__()
-        self.z_dim, self.shape = z_dim, tuple(shape)
+        self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
+        self.input = LatentWithLabel(z_dim, num_classes, label_dim)
         channels, resolution, _ = shape
         stages, base = stages_for(resolution)
         widths = [width * 2 ** (stages - 1 - i) for i in range(stages)]  # e.g. [4w, 2w, w] for 3 stages
         padding, output_padding = same_transpose_padding(kernel, 2)
         self.project = nn.Sequential(
-            nn.Linear(z_dim, widths[0] * base * base, bias=False),
+            nn.Linear(self.input.out_dim, widths[0] * base * base, bias=False),
             nn.Unflatten(1, (widths[0], base, base)),
             nn.BatchNorm2d(widths[0], momentum=bn_momentum),
             activation(act),
@@ -53,13 +63,16 @@ class DCGANGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.body(self.project(z))  # [N, C, H, W] in [-1, 1]
+        return self.body(self.project(self.input(z, c)))  # [N, C, H, W] in [-1, 1]
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, shape: tuple[int, int, int], width: int, dropout: float, batchnorm: bool, bn_momentum: float):
+    def __init__(self, shape, width, dropout, batchnorm, bn_momentum, num_classes=None, condition="none", aux=False):
         super().__init__()
         channels, resolution, _ = shape
+        # Conditioning by concatenation feeds one-hot label planes beside the image channels.
+        self.concat_classes = num_classes if condition == "concat" else None
+        channels += self.concat_classes or 0
         stages, base = stages_for(resolution)
         widths = [width * 2**i for i in range(stages)]  # e.g. [w, 2w, 4w]
         layers: list[nn.Module] = []
@@ -71,10 +84,20 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
-        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(widths[-1] * base * base, 1))
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.head = DiscriminatorHead(widths[-1] * base * base, num_classes, condition == "projection", aux)
+
+    def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        if self.concat_classes:
+            x = torch.cat([x, one_hot_maps(c, self.concat_classes, x)], 1)
+        return self.body(x)  # [N, F]
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.body(x).squeeze(1)  # [N] logits
+        return self.head(self.features(x, c), c)  # [N] logits
+
+    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None):
+        h = self.features(x, c)
+        return self.head(h, c), self.head.classify(h)
 
 
 @MODELS.register("dcgan")
@@ -82,6 +105,7 @@ def dcgan(
     *,
     shape: tuple[int, ...],
     z_dim: int,
+    num_classes: int | None = None,
     g_width: int = 64,
     d_width: int = 64,
     kernel: int = 4,
@@ -90,11 +114,17 @@ def dcgan(
     d_batchnorm: bool = True,
     bn_momentum: float = 0.1,
     init: Literal["dcgan", "pytorch"] = "dcgan",
+    condition: Literal["none", "concat", "projection"] = "none",
+    aux_classifier: bool = False,
+    label_dim: int = 10,
+    spectral_norm: bool = False,
 ) -> tuple[nn.Module, nn.Module]:
     """Transposed-conv G with BatchNorm, strided-conv D with LeakyReLU (and Dropout); 28, 32, 64 px, 1 or 3 channels.
 
     Widths are the channels of G's last and D's first hidden layer, doubling per stage toward the
     latent. `bn_momentum` is PyTorch's (weight of the new batch): Keras momentum=0.8 is 0.2 here.
+    `condition` makes both class-conditional (G: label embedding beside z; D: one-hot planes beside the
+    image, or a projection head); `aux_classifier` adds an AC-GAN class head; `spectral_norm` wraps D's layers.
     """
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"dcgan needs square images, got items of shape {tuple(shape)}")
@@ -103,10 +133,11 @@ def dcgan(
             raise ConfigError(f"model.{name} must be >= 2, got {value}")
     if not 0 <= d_dropout < 1 or not 0 < bn_momentum <= 1:
         raise ConfigError("model.d_dropout must be in [0, 1) and model.bn_momentum in (0, 1]")
+    classes = num_classes if check_conditioning(num_classes, condition, aux_classifier) else None
     shape3 = (shape[0], shape[1], shape[2])
-    g = DCGANGenerator(z_dim, shape3, g_width, kernel, g_activation, bn_momentum)
-    d = DCGANDiscriminator(shape3, d_width, d_dropout, d_batchnorm, bn_momentum)
+    g = DCGANGenerator(z_dim, shape3, g_width, kernel, g_activation, bn_momentum, classes, label_dim)
+    d = DCGANDiscriminator(shape3, d_width, d_dropout, d_batchnorm, bn_momentum, classes, condition, aux_classifier)
     if init == "dcgan":
         g.apply(dcgan_init)
         d.apply(dcgan_init)
-    return g, d
+    return g, with_spectral_norm(d) if spectral_norm else d

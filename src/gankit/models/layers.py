@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
+
+from gankit.errors import ConfigError
 
 ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True)}
 
@@ -31,3 +35,68 @@ def dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+class LatentWithLabel(nn.Module):
+    """G's input: z, with a learned embedding of the class label appended when the generator is conditional."""
+
+    def __init__(self, z_dim: int, num_classes: int | None, label_dim: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, label_dim) if num_classes else None
+        self.out_dim = z_dim + (label_dim if num_classes else 0)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        if self.embed is None:
+            return z
+        if c is None:
+            raise ValueError("this generator is class-conditional: pass class labels c")
+        return torch.cat([z, self.embed(c).to(z.dtype)], 1)  # [N, z_dim + label_dim]
+
+
+class DiscriminatorHead(nn.Module):
+    """Features [N, F] -> logits [N]; with `projection`, adds <embed(c), features> (Miyato & Koyama 2018).
+
+    With `aux_classes`, a second linear layer predicts the class (AC-GAN, Odena et al. 2017).
+    """
+
+    def __init__(self, features: int, num_classes: int | None, projection: bool, aux_classes: bool):
+        super().__init__()
+        self.linear = nn.Linear(features, 1)
+        self.project = nn.Embedding(num_classes, features) if projection else None
+        self.aux = nn.Linear(features, num_classes) if aux_classes else None
+
+    def forward(self, h: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        logits = self.linear(h).squeeze(1)
+        if self.project is not None:
+            if c is None:
+                raise ValueError("this discriminator is class-conditional: pass class labels c")
+            logits = logits + (self.project(c) * h).sum(1)
+        return logits
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        return self.aux(h)  # [N, K] class logits
+
+
+def one_hot_maps(c: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch.Tensor:
+    """Labels [N] -> one-hot planes [N, K, H, W] matching `like` [N, C, H, W] (conditioning by concatenation)."""
+    onehot = F.one_hot(c, num_classes).to(like.dtype)
+    return onehot[:, :, None, None].expand(-1, -1, *like.shape[2:])
+
+
+def with_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) on every conv and linear weight of `module`."""
+    layers = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    for layer in layers:
+        nn.utils.parametrizations.spectral_norm(layer)
+    return module
+
+
+def check_conditioning(num_classes: int | None, condition: str, aux_classifier: bool) -> bool:
+    """Whether the pair is conditional; a conditional model needs the data set's classes."""
+    conditional = condition != "none" or aux_classifier
+    if conditional and not num_classes:
+        raise ConfigError(
+            f"model.condition={condition} / model.aux_classifier={aux_classifier} need a labelled data set",
+            "use a data set with labels (mnist5k, mnist, cifar10, folder with class sub-folders, celeba with data.attribute)",
+        )
+    return conditional

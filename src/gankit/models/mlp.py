@@ -1,4 +1,5 @@
-"""`vanilla`: the fully connected GAN of Goodfellow et al. (2014) as the MNIST tutorials teach it."""
+"""`vanilla`: the fully connected GAN of Goodfellow et al. (2014) as the MNIST tutorials teach it,
+and its conditional form (Mirza & Osindero 2014)."""
 
 from __future__ import annotations
 
@@ -9,35 +10,49 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
-from gankit.models.layers import activation
+from gankit.models.layers import DiscriminatorHead, LatentWithLabel, activation, check_conditioning, with_spectral_norm
 from gankit.models.registry import MODELS
 
 
 def _mlp(sizes: list[int], act: str) -> list[nn.Module]:
     layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-2], sizes[1:-1]):
+    for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), activation(act)]
-    return [*layers, nn.Linear(sizes[-2], sizes[-1])]
+    return layers
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: list[int], act: str, output: str):
+    def __init__(self, z_dim, shape, hidden, act, output, num_classes=None, label_dim=10):
         super().__init__()
-        self.z_dim, self.shape = z_dim, tuple(shape)
-        self.net = nn.Sequential(*_mlp([z_dim, *hidden, math.prod(shape)], act))
+        self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
+        self.input = LatentWithLabel(z_dim, num_classes, label_dim)
+        self.net = nn.Sequential(*_mlp([self.input.out_dim, *hidden], act), nn.Linear(hidden[-1], math.prod(shape)))
         self.out = nn.Tanh() if output == "tanh" else nn.Identity()
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.out(self.net(z)).view(len(z), *self.shape)  # [N, *shape]
+        return self.out(self.net(self.input(z, c))).view(len(z), *self.shape)  # [N, *shape]
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, shape: tuple[int, ...], hidden: list[int], act: str):
+    def __init__(self, shape, hidden, act, num_classes=None, condition="none", aux_classifier=False, label_dim=10):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), *_mlp([math.prod(shape), *hidden, 1], act))
+        self.concat = nn.Embedding(num_classes, label_dim) if condition == "concat" else None
+        inputs = math.prod(shape) + (label_dim if self.concat is not None else 0)
+        self.body = nn.Sequential(*_mlp([inputs, *hidden], act))
+        self.head = DiscriminatorHead(hidden[-1], num_classes, condition == "projection", aux_classifier)
+
+    def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        x = x.flatten(1)
+        if self.concat is not None:
+            x = torch.cat([x, self.concat(c).to(x.dtype)], 1)
+        return self.body(x)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(x).squeeze(1)  # [N] logits; the sigmoid lives in the loss
+        return self.head(self.features(x, c), c)  # [N] logits; the sigmoid lives in the loss
+
+    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None):
+        h = self.features(x, c)
+        return self.head(h, c), self.head.classify(h)
 
 
 @MODELS.register("vanilla")
@@ -45,18 +60,27 @@ def vanilla(
     *,
     shape: tuple[int, ...],
     z_dim: int,
+    num_classes: int | None = None,
     g_hidden: list[int] = [128],  # noqa: B006  (read only; a list so YAML and --set can give several layers)
     d_hidden: list[int] = [128],  # noqa: B006
     activation: Literal["relu", "leaky_relu"] = "relu",
     output: Literal["tanh", "linear"] | None = None,
+    condition: Literal["none", "concat", "projection"] = "none",
+    aux_classifier: bool = False,
+    label_dim: int = 10,
+    spectral_norm: bool = False,
 ) -> tuple[nn.Module, nn.Module]:
-    """Fully connected G and D (tutorial MNIST GAN: z -> 128 ReLU -> 784 tanh; 784 -> 128 ReLU -> 1 logit)."""
+    """Fully connected G and D (tutorial MNIST GAN: z -> 128 ReLU -> 784 tanh; 784 -> 128 ReLU -> 1 logit).
+
+    `condition` makes both class-conditional: G concatenates a label embedding to z; D concatenates
+    one to its input (concat) or projects it onto its features (projection).
+    """
     if not g_hidden or not d_hidden or min(*g_hidden, *d_hidden) <= 0:
-        raise ConfigError(
-            f"model.g_hidden and model.d_hidden must be non-empty lists of sizes > 0, got {g_hidden}, {d_hidden}"
-        )
+        raise ConfigError(f"model.g_hidden and model.d_hidden must be lists of sizes > 0, got {g_hidden}, {d_hidden}")
+    conditional = check_conditioning(num_classes, condition, aux_classifier)
+    classes = num_classes if conditional else None
     # Images live in [-1, 1], so tanh; toy points are unbounded, so a linear output.
     output = output or ("tanh" if len(shape) == 3 else "linear")
-    return MLPGenerator(z_dim, shape, list(g_hidden), activation, output), MLPDiscriminator(
-        shape, list(d_hidden), activation
-    )
+    G = MLPGenerator(z_dim, shape, list(g_hidden), activation, output, classes, label_dim)
+    D = MLPDiscriminator(shape, list(d_hidden), activation, classes, condition, aux_classifier, label_dim)
+    return G, with_spectral_norm(D) if spectral_norm else D

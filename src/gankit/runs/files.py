@@ -18,7 +18,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
     except OSError as err:
-        raise RunError(f"cannot write in {path.parent}: {err.strerror}", "check the folder exists and is writable") from None
+        raise RunError(
+            f"cannot write in {path.parent}: {err.strerror}", "check the folder exists and is writable"
+        ) from None
     tmp = Path(tmp_name)
     try:
         write(tmp)

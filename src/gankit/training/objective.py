@@ -1,34 +1,96 @@
-"""The GAN objective: the only place the generator meets the discriminator."""
+"""The GAN objective: the only place the generator meets the discriminator.
+
+It combines an adversarial loss pair with the optional pieces of the GAN family: D penalties with their
+own interval (lazy regularisation), instance noise on D's inputs, class conditioning and an auxiliary
+classifier (AC-GAN) term.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gankit.losses import AdversarialLoss
 
 
+@dataclass
+class Penalty:
+    """A D regulariser computed every `every` D steps and weighted by weight * every (lazy, as in StyleGAN2)."""
+
+    name: str
+    fn: Callable[..., torch.Tensor]
+    weight: float
+    every: int = 1
+
+
 class GANObjective:
-    """Draws latents, and computes D's and G's losses for one step from an adversarial loss pair."""
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss,
+        label_smoothing: float = 0.0,
+        num_classes: int | None = None,
+        penalties: tuple[Penalty, ...] = (),
+        instance_noise: float = 0.0,
+        aux_weight: float = 0.0,
+    ):
+        self.G, self.D, self.loss = generator, discriminator, loss
+        self.label_smoothing, self.num_classes = label_smoothing, num_classes
+        self.penalties, self.instance_noise, self.aux_weight = penalties, instance_noise, aux_weight
+        self.noise_std = instance_noise  # annealed to 0 over the run by set_progress
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, loss: AdversarialLoss, label_smoothing: float):
-        self.G, self.D, self.loss, self.label_smoothing = generator, discriminator, loss, label_smoothing
+    def set_progress(self, fraction: float) -> None:
+        """Tell the objective how far training is (0..1); instance noise decays linearly to 0."""
+        self.noise_std = self.instance_noise * max(0.0, 1.0 - fraction)
 
-    def latents(self, n: int, device: torch.device) -> torch.Tensor:
-        return torch.randn(n, self.G.z_dim, device=device)  # [N, z_dim] standard normal
+    def latents(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """z [N, z_dim] ~ N(0, I), and uniformly drawn classes [N] when the generator is conditional."""
+        z = torch.randn(n, self.G.z_dim, device=device)
+        c = None if self.num_classes is None else torch.randint(self.num_classes, (n,), device=device)
+        return z, c
 
-    def generate(self, n: int, device: torch.device, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.G(self.latents(n, device), c)
+    def generate(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z, c = self.latents(n, device)
+        return self.G(z, c), c
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, c_real=None, c_fake=None):
-        """D's loss on a real batch and a (detached) fake batch; stats hold mean D(x) and D(G(z))."""
-        real_logits, fake_logits = self.D(real, c_real), self.D(fake, c_fake)
+    def _discriminate(self, x: torch.Tensor, c: torch.Tensor | None):
+        if self.noise_std > 0:
+            x = x + self.noise_std * torch.randn_like(x)
+        if self.aux_weight > 0:
+            return self.D.forward_aux(x, c)  # (logits [N], class logits [N, K])
+        return self.D(x, c), None
+
+    def _summary(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits).mean() if self.loss.probabilities else logits.mean()
+
+    def d_loss(self, real, c_real, fake, c_fake, d_step: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss on a real batch and a detached fake batch, plus any penalty due at this D step."""
+        real_logits, real_aux = self._discriminate(real, c_real)
+        fake_logits, fake_aux = self._discriminate(fake, c_fake)
         loss = self.loss.d(real_logits.float(), fake_logits.float(), self.label_smoothing)
-        stats = {
-            "d_real": torch.sigmoid(real_logits.float()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.float()).mean(),
-        }
+        stats = {"d_real": self._summary(real_logits.float()), "d_fake": self._summary(fake_logits.float())}
+        if real_aux is not None:
+            aux = F.cross_entropy(real_aux.float(), c_real) + F.cross_entropy(fake_aux.float(), c_fake)
+            loss = loss + self.aux_weight * aux
+            stats["d_aux"] = aux
+        for penalty in self.penalties:
+            if d_step % penalty.every == 0:
+                value = penalty.fn(self.D, real, fake, c_real, c_fake)
+                loss = loss + penalty.weight * penalty.every * value
+                stats[penalty.name] = value
         return loss, stats
 
-    def g_loss(self, fake: torch.Tensor, c_fake=None) -> torch.Tensor:
-        return self.loss.g(self.D(fake, c_fake).float())
+    def g_loss(self, fake: torch.Tensor, c_fake: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        logits, aux_logits = self._discriminate(fake, c_fake)
+        loss = self.loss.g(logits.float())
+        stats = {}
+        if aux_logits is not None:
+            aux = F.cross_entropy(aux_logits.float(), c_fake)
+            loss = loss + self.aux_weight * aux
+            stats["g_aux"] = aux
+        return loss, stats

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class Network:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     grad_clip: float | None = None
+    constraint: Callable[[nn.Module], None] | None = None  # applied to the weights after each step (clipping)
 
     def step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -46,6 +48,8 @@ class Network:
             nn.utils.clip_grad_norm_(self.module.parameters(), self.grad_clip, foreach=True)
         self.optimizer.step()
         self.scheduler.step()
+        if self.constraint is not None:
+            self.constraint(self.module)
 
 
 @dataclass
@@ -65,14 +69,19 @@ class Trainer:
     keep_checkpoints: int = 2
     ema: EMA | None = None  # generator weight average; used for samples and saved as G_ema
     fixed_noise: torch.Tensor | None = None  # [grid, z_dim]: the same latents for every sample grid
+    fixed_labels: torch.Tensor | None = None  # [grid] classes for a conditional G: one row per class
     reference_points: torch.Tensor | None = None  # toy data: real points drawn under the scatter plots
     checkpoint_meta: dict[str, Any] = field(default_factory=dict)  # model spec etc., saved with every checkpoint
     quiet: bool = False
     records: list[dict] = field(default_factory=list)
     step: int = 0
 
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * len(self.sampler)
+
     def fit(self) -> Path:
-        total = self.epochs * len(self.sampler)
+        total = self.total_steps
         bar = tqdm(total=total, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
         stats, started, seen = Stats(), time.perf_counter(), 0
         for epoch in range(1, self.epochs + 1):
@@ -97,22 +106,25 @@ class Trainer:
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None, stats: Stats) -> None:
         obj, n = self.objective, len(real)
         g_turn = self.step % self.d_steps == self.d_steps - 1
+        obj.set_progress(self.step / self.total_steps)
         with autocast(self.device, self.precision):
             # Fakes keep their graph only when G steps on them too, so D-only steps cost no G backward.
             with torch.set_grad_enabled(g_turn):
-                fake = obj.generate(n, self.device)
-            loss_d, d_stats = obj.d_loss(real, fake.detach(), labels)
+                fake, c_fake = obj.generate(n, self.device)
+            loss_d, d_stats = obj.d_loss(real, labels, fake.detach(), c_fake, d_step=self.step)
         self.d.step(loss_d)
         stats.add("loss_d", loss_d)
         for key, value in d_stats.items():
             stats.add(key, value)
         if g_turn:
             with autocast(self.device, self.precision):
-                loss_g = obj.g_loss(fake)
+                loss_g, g_stats = obj.g_loss(fake, c_fake)
             self.g.step(loss_g)
             if self.ema is not None:
                 self.ema.update(self.objective.G)
             stats.add("loss_g", loss_g)
+            for key, value in g_stats.items():
+                stats.add(key, value)
 
     def readout(self, stats: Stats, epoch: int, images_per_s: float) -> dict:
         values = stats.flush()
@@ -135,10 +147,11 @@ class Trainer:
         G = self.objective.G if self.ema is None else self.ema.module
         was_training = G.training
         G.eval()
-        fake = G(self.fixed_noise)
+        fake = G(self.fixed_noise, self.fixed_labels)
         G.train(was_training)
         if fake.dim() == 4:
-            save_grid(to_uint8(fake), path)
+            rows = self.objective.num_classes
+            save_grid(to_uint8(fake), path, nrow=len(fake) // rows if rows else None)
         else:
             save_scatter(fake.float(), path, self.reference_points)
 
@@ -158,4 +171,6 @@ class Trainer:
         optimizers = {"opt_g": self.g.optimizer, "opt_d": self.d.optimizer}
         meta = {**self.checkpoint_meta, "epoch": epoch, "step": self.step, "modules": sorted(modules)}
         extra = {"fixed_noise": self.fixed_noise}
+        if self.fixed_labels is not None:
+            extra["fixed_labels"] = self.fixed_labels
         save_checkpoint(self.run_dir / "checkpoints", name, modules, optimizers, meta, extra)
