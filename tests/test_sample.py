@@ -52,3 +52,26 @@ def test_checkpoint_of_another_architecture_is_named(ema_run, tmp_path):
     record.write_text(json.dumps(meta))
     with pytest.raises(RunError, match="does not fit model 'vanilla'"):
         load_run(copy)
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+    overrides = ["data.max_items=128", "train.epochs=1", "train.batch_size=32", "model.condition=projection"]
+    return train(load_config("mnist-dcgan", overrides=overrides), out=tmp_path_factory.mktemp("c"), quiet=True)
+
+
+def test_class_and_class_grid(conditional_run, tmp_path):
+    from PIL import Image
+
+    path = sample(conditional_run, 4, tmp_path / "grid.png", class_grid=True)
+    width, height = Image.open(path).size
+    assert height > width  # 10 rows (classes) of 4
+    arr = np.load(sample(conditional_run, 6, tmp_path / "three.npy", label=3))
+    assert arr.shape == (6, 1, 28, 28)
+    with pytest.raises(ConfigError, match="--class must be in 0..9"):
+        sample(conditional_run, 2, tmp_path / "x.npy", label=12)
+
+
+def test_class_needs_a_conditional_run(ema_run, tmp_path):
+    with pytest.raises(ConfigError, match="not class-conditional"):
+        sample(ema_run, 2, tmp_path / "x.npy", label=1)

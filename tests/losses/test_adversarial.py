@@ -42,3 +42,26 @@ def test_every_loss_gives_gradients(name):
     (g_fake,) = torch.autograd.grad(loss.g(fake), fake)
     assert (d_real < 0).all() and (d_fake > 0).all()  # D pushes real logits up, fake ones down
     assert (g_fake < 0).all()  # G pushes its fakes' logits up
+
+
+def test_hinge_values():
+    loss = LOSSES.get("hinge")()
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])
+    # relu(1 - real) = [0, 0.5] -> 0.25; relu(1 + fake) = [0, 1] -> 0.5
+    assert loss.d(real, fake, 0.0).item() == pytest.approx(0.75)
+    assert loss.g(fake).item() == pytest.approx(1.0)
+
+
+def test_least_squares_values():
+    loss = LOSSES.get("lsgan")()
+    real, fake = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    # 0.5 mean((real - 1)^2) = 0.25; 0.5 mean(fake^2) = 1.0
+    assert loss.d(real, fake, 0.0).item() == pytest.approx(1.25)
+    assert loss.g(fake).item() == pytest.approx(0.5)  # 0.5 mean((fake - 1)^2) = 0.5 * (1 + 1) / 2
+
+
+def test_wasserstein_values():
+    loss = LOSSES.get("wasserstein")()
+    real, fake = torch.tensor([3.0, 1.0]), torch.tensor([0.5, -0.5])
+    assert loss.d(real, fake, 0.0).item() == pytest.approx(-2.0)  # E[D(fake)] - E[D(real)]
+    assert loss.g(fake).item() == pytest.approx(0.0)

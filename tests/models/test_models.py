@@ -75,3 +75,41 @@ def test_dcgan_refuses_sizes_it_cannot_make(resolution):
 def test_unknown_model_suggests():
     with pytest.raises(ConfigError, match="did you mean 'dcgan'"):
         build_models("dcgn", (1, 28, 28), z_dim=8)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+@pytest.mark.parametrize("condition", ["concat", "projection"])
+def test_conditional_pairs_use_the_label(name, condition):
+    torch.manual_seed(0)
+    G, D = build_models(name, (1, 28, 28), z_dim=8, num_classes=10, condition=condition)
+    G.eval()
+    D.eval()
+    assert G.num_classes == 10
+    z = torch.randn(1, 8).repeat(2, 1)
+    c = torch.tensor([3, 7])
+    x = G(z, c)
+    assert not torch.allclose(x[0], x[1])  # same z, different class: different image
+    same = x[:1].repeat(2, 1, 1, 1)
+    logits = D(same, c)
+    assert logits.shape == (2,) and logits[0] != logits[1]  # same image, different class: different score
+    with pytest.raises(ValueError, match="class labels"):
+        G(z)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_auxiliary_classifier_head(name):
+    G, D = build_models(name, (1, 28, 28), z_dim=8, num_classes=10, aux_classifier=True)
+    logits, classes = D.forward_aux(torch.randn(3, 1, 28, 28))
+    assert logits.shape == (3,) and classes.shape == (3, 10)
+    assert G(torch.randn(3, 8), torch.tensor([0, 1, 2])).shape == (3, 1, 28, 28)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_unconditional_models_ignore_classes(name):
+    G, _ = build_models(name, (1, 28, 28), z_dim=8, num_classes=10)
+    assert G.num_classes is None
+
+
+def test_conditioning_needs_labels():
+    with pytest.raises(ConfigError, match="need a labelled data set"):
+        build_models("dcgan", (1, 28, 28), z_dim=8, num_classes=None, condition="projection")

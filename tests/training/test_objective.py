@@ -1,0 +1,45 @@
+import torch
+
+from gankit import build_models
+from gankit.losses import LOSSES, PENALTIES
+from gankit.training.objective import GANObjective, Penalty
+
+
+def _objective(**kwargs):
+    G, D = build_models(
+        "vanilla", (2,), z_dim=4, num_classes=kwargs.pop("num_classes", None), **kwargs.pop("model", {})
+    )
+    return GANObjective(G, D, LOSSES.get("nonsaturating")(), num_classes=G.num_classes, **kwargs)
+
+
+def test_lazy_penalty_runs_on_its_interval_with_scaled_weight():
+    obj = _objective(penalties=(Penalty("r1", PENALTIES.get("r1"), weight=1.0, every=4),))
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    with_r1 = [("r1" in obj.d_loss(real, None, fake, None, d_step=s)[1]) for s in range(8)]
+    assert with_r1 == [True, False, False, False, True, False, False, False]
+    base = _objective()
+    base.D.load_state_dict(obj.D.state_dict())
+    loss, stats = obj.d_loss(real, None, fake, None, d_step=0)
+    plain, _ = base.d_loss(real, None, fake, None)
+    assert torch.allclose(loss, plain + 4 * stats["r1"])
+
+
+def test_instance_noise_decays_to_zero():
+    obj = _objective(instance_noise=0.5)
+    assert obj.noise_std == 0.5
+    obj.set_progress(0.5)
+    assert obj.noise_std == 0.25
+    obj.set_progress(1.0)
+    assert obj.noise_std == 0.0
+
+
+def test_conditional_latents_and_aux_loss():
+    obj = _objective(num_classes=3, model={"condition": "concat", "aux_classifier": True}, aux_weight=1.0)
+    z, c = obj.latents(16, torch.device("cpu"))
+    assert z.shape == (16, 4) and c.shape == (16,) and int(c.max()) < 3
+    fake, c_fake = obj.generate(16, torch.device("cpu"))
+    loss, stats = obj.d_loss(torch.randn(16, 2), c, fake.detach(), c_fake)
+    assert "d_aux" in stats and stats["d_aux"] > 0
+    g_loss, g_stats = obj.g_loss(fake, c_fake)
+    g_loss.backward()
+    assert "g_aux" in g_stats and all(p.grad is not None for p in obj.G.parameters())
