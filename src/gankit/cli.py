@@ -21,11 +21,18 @@ def _summary(run_dir: Path) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from gankit.config import load_config
-    from gankit.train import train
+    from gankit.errors import ConfigError
+    from gankit.train import resume, train
 
-    config = load_config(args.preset, args.config, args.set or [])
-    run_dir = train(config, out=args.out, name=args.name or args.preset, quiet=args.quiet)
-    print(_summary(run_dir))
+    if args.resume:
+        if args.set:
+            raise ConfigError("--resume continues a run as it was configured: leave out --set")
+        run_dir = resume(args.resume, quiet=args.quiet)
+    else:
+        config = load_config(args.preset, args.config, args.set or [])
+        run_dir = train(config, out=args.out, name=args.name or args.preset, quiet=args.quiet)
+    if (run_dir / "checkpoints" / "final.json").is_file():
+        print(_summary(run_dir))
     return 0
 
 
@@ -63,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = train.add_mutually_exclusive_group()
     source.add_argument("--preset", help="packaged preset name (see `gankit presets`); default mnist-dcgan")
     source.add_argument("--config", help="a YAML config file, e.g. the config.yaml of an earlier run")
+    source.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its newest checkpoint")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. train.epochs=5")
     train.add_argument("--out", default="runs", help="parent folder for the numbered run folder (default: runs)")
     train.add_argument("--name", help="run folder name after its number (default: the preset or data-model)")

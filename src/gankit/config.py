@@ -86,6 +86,7 @@ class TrainConfig:
     grid_size: int = 64  # images per sample grid, from the same fixed noise every time
     log_every: int = 50  # steps between loss readouts; each readout is one host sync
     checkpoint_every: int = 1  # epochs between checkpoints
+    checkpoint_steps: int | None = None  # also checkpoint every this many steps; None: at epoch ends only
     keep_checkpoints: int = 2  # newest epoch checkpoints kept; the final one is always kept
 
     def __post_init__(self) -> None:
@@ -105,6 +106,7 @@ class TrainConfig:
         for name in ("gp_weight", "r1_weight", "clip_weights"):
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.r1_every", self.r1_every)
+        _positive("train.checkpoint_steps", self.checkpoint_steps)
         _positive("train.instance_noise", self.instance_noise, allow_zero=True)
         _positive("train.aux_weight", self.aux_weight)
         loss = LOSSES.get(self.loss)()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from pathlib import Path
 
 import torch
 
-from gankit.config import RunConfig
+from gankit.config import RunConfig, load_config
 from gankit.data import build_dataset
 from gankit.data.sampler import BatchSampler
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, RunError
 from gankit.losses import LOSSES, PENALTIES, clip_weights
 from gankit.models import build_models
+from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
 from gankit.training.device import resolve_device
@@ -28,8 +30,8 @@ def _count(module: torch.nn.Module) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
 
 
-def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, quiet: bool = False) -> Path:
-    """Train a GAN as `config` says; returns the new run folder under `out` (never an existing one)."""
+def build_trainer(config: RunConfig, run_dir: Path | None, out: str | Path, name: str | None, quiet: bool) -> Trainer:
+    """Everything the config names, wired into a Trainer; makes a new run folder unless `run_dir` is given."""
     cfg_d, cfg_m, cfg_t = config.data, config.model, config.train
     device = resolve_device(cfg_t.device)
     torch.manual_seed(cfg_t.seed)
@@ -70,8 +72,9 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
         aux_weight=cfg_t.aux_weight if cfg_m.kwargs.get("aux_classifier") else 0.0,
     )
 
-    run_dir = create_run_dir(out, name or f"{cfg_d.name}-{cfg_m.name}")
-    atomic_write_text(run_dir / "config.yaml", config.dump())
+    if run_dir is None:
+        run_dir = create_run_dir(out, name or f"{cfg_d.name}-{cfg_m.name}")
+        atomic_write_text(run_dir / "config.yaml", config.dump())
     grid = cfg_t.grid_size
     fixed_labels = None
     if G.num_classes:  # one row per class, as many columns as the grid size allows (at least 1)
@@ -92,6 +95,7 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
         log_every=cfg_t.log_every,
         sample_every=cfg_t.sample_every,
         checkpoint_every=cfg_t.checkpoint_every,
+        checkpoint_steps=cfg_t.checkpoint_steps,
         keep_checkpoints=cfg_t.keep_checkpoints,
         ema=None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay),
         fixed_noise=fixed_noise.to(device),
@@ -116,5 +120,57 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
         f"batch {cfg_t.batch_size}, {len(sampler)} steps/epoch x {cfg_t.epochs} epochs | {device} {cfg_t.precision} | "
         f"-> {run_dir}"
     )
-    trainer.fit()
+    return trainer
+
+
+def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, quiet: bool = False) -> Path:
+    """Train a GAN as `config` says; returns the new run folder under `out` (never an existing one).
+
+    SIGINT or SIGTERM ends training after the current step with a checkpoint; `resume` continues it.
+    """
+    trainer = build_trainer(config, None, out, name, quiet)
+    _finish(trainer, trainer.fit())
+    return trainer.run_dir
+
+
+def resume(run_dir: str | Path, quiet: bool = False) -> Path:
+    """Continue an unfinished run from its newest checkpoint; on CPU the result equals an uninterrupted run."""
+    run_dir = Path(run_dir).expanduser()
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(f"{run_dir} is not a gankit run folder (no config.yaml)")
+    if (run_dir / "checkpoints" / "final.json").is_file():
+        raise RunError(
+            f"run {run_dir} has already finished", "start a new run, e.g. gankit train --config its config.yaml"
+        )
+    for torn in (run_dir / "checkpoints").glob(".*.tmp"):  # left by a write that a kill interrupted
+        torn.unlink()
+    record = latest_checkpoint(run_dir, final=False)
+    meta, tensors = load_checkpoint(record)
+    trainer = build_trainer(load_config(config_file=run_dir / "config.yaml"), run_dir, run_dir.parent, None, quiet)
+    try:
+        trainer.restore(meta, tensors)
+    except (RuntimeError, KeyError, ValueError) as err:
+        raise RunError(f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}") from None
+    trainer.records = _records_up_to(run_dir / "metrics.jsonl", trainer.step)
+    print(
+        f"gankit: resuming {run_dir} from step {trainer.step} ({record.name})",
+        file=sys.stderr if not quiet else sys.stdout,
+    )
+    _finish(trainer, trainer.fit())
     return run_dir
+
+
+def _records_up_to(path: Path, step: int) -> list[dict]:
+    """metrics.jsonl as of the checkpoint: later records (from after it) are dropped, the file rewritten atomically."""
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    kept = [r for r in records if r["step"] <= step]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+    return kept
+
+
+def _finish(trainer: Trainer, finished: bool) -> None:
+    if not finished:
+        print(
+            f"gankit: stopped at step {trainer.step} with a checkpoint; continue with: gankit train --resume {trainer.run_dir}",
+            file=sys.stderr,
+        )

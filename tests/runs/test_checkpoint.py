@@ -49,9 +49,9 @@ def test_a_pickle_is_never_loaded(tmp_path):
 
 def test_prune_keeps_the_newest(tmp_path):
     for epoch in (1, 2, 3):
-        _save(tmp_path, f"epoch_{epoch:04d}")
+        _save(tmp_path, f"step_{epoch:08d}")
     prune_checkpoints(tmp_path, keep=2)
-    assert sorted(p.stem for p in tmp_path.glob("*.json")) == ["epoch_0002", "epoch_0003"]
+    assert sorted(p.stem for p in tmp_path.glob("*.json")) == ["step_00000002", "step_00000003"]
 
 
 def test_latest_prefers_final(tmp_path):
@@ -59,8 +59,8 @@ def test_latest_prefers_final(tmp_path):
     folder.mkdir()
     with pytest.raises(RunError, match="no checkpoint"):
         latest_checkpoint(tmp_path)
-    _save(folder, "epoch_0001")
-    assert latest_checkpoint(tmp_path).name == "epoch_0001.json"
+    _save(folder, "step_00000078")
+    assert latest_checkpoint(tmp_path).name == "step_00000078.json"
     _save(folder, "final")
     assert latest_checkpoint(tmp_path).name == "final.json"
 

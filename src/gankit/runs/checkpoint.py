@@ -87,19 +87,19 @@ def module_state(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, tor
     return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
-def latest_checkpoint(run_dir: Path) -> Path:
-    """The JSON record of `final`, else of the newest epoch checkpoint."""
+def latest_checkpoint(run_dir: Path, final: bool = True) -> Path:
+    """The JSON record of `final` (unless final=False), else of the newest step checkpoint."""
     folder = Path(run_dir) / "checkpoints"
-    if (folder / "final.json").is_file():
+    if final and (folder / "final.json").is_file():
         return folder / "final.json"
-    epochs = sorted(folder.glob("epoch_*.json"))
-    if not epochs:
+    steps = sorted(folder.glob("step_*.json"))
+    if not steps:
         raise RunError(f"no checkpoint in {folder}", "is this a gankit run folder, and did its first epoch finish?")
-    return epochs[-1]
+    return steps[-1]
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:
-    """Delete all but the newest `keep` epoch checkpoints (record first, so no record points at nothing)."""
-    for record in sorted(folder.glob("epoch_*.json"))[:-keep]:
+    """Delete all but the newest `keep` step checkpoints (record first, so no record points at nothing)."""
+    for record in sorted(folder.glob("step_*.json"))[:-keep]:
         record.unlink(missing_ok=True)
         record.with_suffix(".safetensors").unlink(missing_ok=True)

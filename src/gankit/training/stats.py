@@ -26,3 +26,11 @@ class Stats:
         self._sums.clear()
         self._counts.clear()
         return out
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+        """The running sums (tensors) and counts, so a resumed run reads out exactly what it would have."""
+        return {f"stats.{k}": v.cpu() for k, v in self._sums.items()}, dict(self._counts)
+
+    def load(self, tensors: dict[str, torch.Tensor], counts: dict[str, int], device: torch.device) -> None:
+        self._sums = {k[len("stats.") :]: v.to(device) for k, v in tensors.items() if k.startswith("stats.")}
+        self._counts = dict(counts)

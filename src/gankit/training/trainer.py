@@ -7,8 +7,11 @@ from fixed noise, a checkpoint, the loss curves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,10 +25,11 @@ from tqdm import tqdm
 from gankit.data import to_uint8
 from gankit.data.sampler import BatchSampler
 from gankit.errors import RunError
-from gankit.runs.checkpoint import prune_checkpoints, save_checkpoint
+from gankit.runs.checkpoint import module_state, prune_checkpoints, save_checkpoint
 from gankit.training.device import autocast
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
+from gankit.training.state import capture_rng, restore_optimizer, restore_rng, restore_scheduler, scheduler_state
 from gankit.training.stats import Stats
 from gankit.viz.curves import plot_losses
 from gankit.viz.grids import save_grid, save_scatter
@@ -65,7 +69,8 @@ class Trainer:
     precision: str = "fp32"
     log_every: int = 50
     sample_every: int = 1
-    checkpoint_every: int = 1
+    checkpoint_every: int = 1  # epochs
+    checkpoint_steps: int | None = None  # also every this many steps
     keep_checkpoints: int = 2
     ema: EMA | None = None  # generator weight average; used for samples and saved as G_ema
     fixed_noise: torch.Tensor | None = None  # [grid, z_dim]: the same latents for every sample grid
@@ -75,33 +80,59 @@ class Trainer:
     quiet: bool = False
     records: list[dict] = field(default_factory=list)
     step: int = 0
+    stats: Stats = field(default_factory=Stats)
+    stop_requested: bool = False
+    saved_step: int | None = None  # step of the newest checkpoint
 
     @property
     def total_steps(self) -> int:
         return self.epochs * len(self.sampler)
 
-    def fit(self) -> Path:
-        total = self.total_steps
-        bar = tqdm(total=total, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
-        stats, started, seen = Stats(), time.perf_counter(), 0
-        for epoch in range(1, self.epochs + 1):
-            for real, labels in self.sampler.epoch(epoch):
-                self.train_step(real, labels, stats)
-                self.step += 1
-                seen += len(real)
-                bar.update()
-                if self.step % self.log_every == 0 or self.step == total:
-                    record = self.readout(stats, epoch, seen / (time.perf_counter() - started))
-                    bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g") if k in record}, refresh=False)
-            self.end_epoch(epoch)
-            if self.quiet and self.records:
-                losses = " ".join(
-                    f"{k} {self.records[-1][k]:.4f}" for k in ("loss_d", "loss_g") if k in self.records[-1]
-                )
-                print(f"epoch {epoch}/{self.epochs} step {self.step} {losses}")
+    def fit(self) -> bool:
+        """Train to the last epoch (True), or until SIGINT/SIGTERM, after which it checkpoints and returns False."""
+        per_epoch, total = len(self.sampler), self.total_steps
+        bar = tqdm(total=total, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
+        started, seen = time.perf_counter(), 0
+        with self._stop_on_signals():
+            for epoch in range(self.step // per_epoch + 1, self.epochs + 1):
+                for real, labels in self.sampler.epoch(epoch, start=self.step % per_epoch):
+                    self.train_step(real, labels, self.stats)
+                    self.step += 1
+                    seen += len(real)
+                    bar.update()
+                    if self.step % self.log_every == 0 or self.step == total:
+                        record = self.readout(self.stats, epoch, seen / (time.perf_counter() - started))
+                        shown = {k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g") if k in record}
+                        bar.set_postfix(shown, refresh=False)
+                    if self.stop_requested:
+                        bar.close()
+                        self.save(epoch)
+                        return False
+                    if self.checkpoint_steps and self.step % self.checkpoint_steps == 0:
+                        self.save(epoch)
+                self.end_epoch(epoch)
         bar.close()
-        self.save("final", self.epochs)
-        return self.run_dir
+        self.save(self.epochs, name="final")
+        return True
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """SIGINT / SIGTERM finish the current step, then the loop checkpoints and stops; a second one aborts."""
+
+        def request_stop(signum, frame):
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None, stats: Stats) -> None:
         obj, n = self.objective, len(real)
@@ -127,6 +158,7 @@ class Trainer:
                 stats.add(key, value)
 
     def readout(self, stats: Stats, epoch: int, images_per_s: float) -> dict:
+        """Average the stats since the last readout (one host sync), check them, append them to metrics.jsonl."""
         values = stats.flush()
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
@@ -160,17 +192,50 @@ class Trainer:
             self.save_samples(self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
         if self.records:
             plot_losses(self.records, self.run_dir / "losses.png")
-        if epoch % self.checkpoint_every == 0 and epoch < self.epochs:
-            self.save(f"epoch_{epoch:04d}", epoch)
-            prune_checkpoints(self.run_dir / "checkpoints", self.keep_checkpoints)
+        if epoch % self.checkpoint_every == 0 and epoch < self.epochs and self.saved_step != self.step:
+            self.save(epoch)
 
-    def save(self, name: str, epoch: int) -> None:
+    def _modules(self) -> dict[str, nn.Module]:
         modules = {"G": self.objective.G, "D": self.objective.D}
         if self.ema is not None:
             modules["G_ema"] = self.ema.module
+        return modules
+
+    def save(self, epoch: int, name: str | None = None) -> None:
+        """Checkpoint everything an exact resume needs: weights, optimisers, schedulers, RNGs, running stats."""
+        modules = self._modules()
         optimizers = {"opt_g": self.g.optimizer, "opt_d": self.d.optimizer}
-        meta = {**self.checkpoint_meta, "epoch": epoch, "step": self.step, "modules": sorted(modules)}
-        extra = {"fixed_noise": self.fixed_noise}
+        rng_tensors, rng_values = capture_rng()
+        stats_tensors, stats_counts = self.stats.state()
+        meta = {
+            **self.checkpoint_meta,
+            "epoch": epoch,
+            "step": self.step,
+            "modules": sorted(modules),
+            "schedulers": {"g": scheduler_state(self.g.scheduler), "d": scheduler_state(self.d.scheduler)},
+            "ema_updates": None if self.ema is None else self.ema.updates,
+            "stats_counts": stats_counts,
+            "rng": rng_values,
+        }
+        extra = {"fixed_noise": self.fixed_noise, **rng_tensors, **stats_tensors}
         if self.fixed_labels is not None:
             extra["fixed_labels"] = self.fixed_labels
-        save_checkpoint(self.run_dir / "checkpoints", name, modules, optimizers, meta, extra)
+        folder = self.run_dir / "checkpoints"
+        save_checkpoint(folder, name or f"step_{self.step:08d}", modules, optimizers, meta, extra)
+        prune_checkpoints(folder, self.keep_checkpoints)
+        self.saved_step = self.step
+
+    def restore(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        """Load a checkpoint written by `save`, so that `fit` continues exactly where that run was."""
+        for prefix, module in self._modules().items():
+            module.load_state_dict(module_state(tensors, prefix))
+        restore_optimizer(self.g.optimizer, "opt_g", tensors, meta["optimizers"]["opt_g"])
+        restore_optimizer(self.d.optimizer, "opt_d", tensors, meta["optimizers"]["opt_d"])
+        restore_scheduler(self.g.scheduler, meta["schedulers"]["g"])
+        restore_scheduler(self.d.scheduler, meta["schedulers"]["d"])
+        if self.ema is not None:
+            self.ema.updates = meta["ema_updates"]
+        self.stats.load(tensors, meta["stats_counts"], self.device)
+        self.fixed_noise = tensors["fixed_noise"].to(self.device)
+        self.step = self.saved_step = meta["step"]
+        restore_rng(tensors, meta["rng"])

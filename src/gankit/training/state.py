@@ -1,0 +1,54 @@
+"""The parts of a run's state beyond weights that an exact resume needs: RNGs, schedulers, running stats.
+
+Each is split into tensors (for the .safetensors file) and JSON-able values (for the .json record).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    values = {
+        "python": list(random.getstate()[1]) + [random.getstate()[0], random.getstate()[2]],
+        "numpy": {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+    }
+    tensors["rng.numpy"] = torch.from_numpy(np.asarray(keys, dtype=np.uint32).astype(np.int64))
+    return tensors, values
+
+
+def restore_rng(tensors: dict[str, torch.Tensor], values: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    py = values["python"]
+    random.setstate((py[-2], tuple(py[:-2]), py[-1]))
+    n = values["numpy"]
+    keys = tensors["rng.numpy"].numpy().astype(np.uint32)
+    np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
+
+
+def restore_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor], groups: dict) -> None:
+    """Rebuild an optimiser's state_dict from its flattened tensors and JSON param groups."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            index, name = key[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+    opt.load_state_dict({"state": state, "param_groups": groups["param_groups"]})
+
+
+def scheduler_state(scheduler: torch.optim.lr_scheduler.LRScheduler) -> dict[str, Any]:
+    return {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}
+
+
+def restore_scheduler(scheduler: torch.optim.lr_scheduler.LRScheduler, values: dict[str, Any]) -> None:
+    scheduler.load_state_dict({**values, "lr_lambdas": [None] * len(scheduler.optimizer.param_groups)})

@@ -1,0 +1,129 @@
+"""Exact resume: runs killed with SIGKILL or stopped with SIGINT continue to the same weights and metrics."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit import RunError, load_config, resume, train
+from gankit.runs.checkpoint import load_checkpoint
+
+# BatchNorm, EMA, dropout, a linear lr schedule: every kind of state a resume must restore.
+OVERRIDES = [
+    "data.max_items=256",
+    "train.batch_size=32",
+    "train.epochs=4",
+    "train.log_every=3",
+    "train.checkpoint_steps=2",
+    "train.ema_decay=0.9",
+    "train.lr_schedule=linear",
+    "model.d_dropout=0.2",
+]
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gankit", "train", "--quiet", *args]
+
+
+def _metrics(run: Path) -> list[dict]:
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "images_per_s"} for r in records]  # wall-clock rate aside
+
+
+def _assert_same_run(a: Path, b: Path) -> None:
+    _, ta = load_checkpoint(a / "checkpoints" / "final.json")
+    _, tb = load_checkpoint(b / "checkpoints" / "final.json")
+    assert ta.keys() == tb.keys()
+    different = [k for k in ta if not k.startswith("rng.") and not torch.equal(ta[k], tb[k])]
+    assert not different, different[:5]
+    assert _metrics(a) == _metrics(b)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return train(load_config(overrides=OVERRIDES), out=tmp_path_factory.mktemp("ref"), quiet=True)
+
+
+def _newest_step(run: Path) -> int:
+    steps = [int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("step_*.json")]
+    return max(steps, default=0)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_steps_then_resume_is_bit_identical(reference, tmp_path):
+    sets = [arg for o in OVERRIDES for arg in ("--set", o)]
+    rng = random.Random(0)
+    process = subprocess.Popen(_command("--out", str(tmp_path), *sets), stdout=subprocess.DEVNULL)
+    run = None
+    kills = 0
+    for target in sorted(rng.sample(range(4, 28, 2), 3)):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            runs = list(tmp_path.iterdir())
+            run = runs[0] if runs else None
+            if run is not None and _newest_step(run) >= target:
+                break
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if (run / "checkpoints" / "final.json").exists():
+            break  # it finished before we could kill it again
+        kills += 1
+        process = subprocess.Popen(_command("--resume", str(run)), stdout=subprocess.DEVNULL)
+    assert process.wait(timeout=120) == 0
+    assert kills >= 1
+    _assert_same_run(reference, run)
+    assert not list((run / "checkpoints").glob(".*.tmp"))  # no torn files left behind
+
+
+@pytest.mark.slow
+def test_sigint_checkpoints_and_exits_zero(reference, tmp_path):
+    sets = [arg for o in OVERRIDES for arg in ("--set", o)]
+    process = subprocess.Popen(
+        _command("--out", str(tmp_path), *sets), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not (list(tmp_path.iterdir()) and _newest_step(next(tmp_path.iterdir())) >= 4):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    (run,) = tmp_path.iterdir()
+    if (run / "checkpoints" / "final.json").exists():
+        pytest.skip("the run finished before SIGINT arrived")
+    assert process.returncode == 0
+    assert f"continue with: gankit train --resume {run}" in err
+    meta, _ = load_checkpoint(sorted((run / "checkpoints").glob("step_*.json"))[-1])
+    assert meta["step"] == _newest_step(run)
+    assert subprocess.run(_command("--resume", str(run)), capture_output=True).returncode == 0
+    _assert_same_run(reference, run)
+
+
+def test_resume_in_process_after_a_stop(reference, tmp_path, monkeypatch):
+    from gankit.training.trainer import Trainer
+
+    original = Trainer.train_step
+
+    def stop_at_step_11(self, *args):
+        original(self, *args)
+        if self.step == 10:  # the step being finished is the 11th
+            self.stop_requested = True
+
+    monkeypatch.setattr(Trainer, "train_step", stop_at_step_11)
+    run = train(load_config(overrides=OVERRIDES), out=tmp_path, quiet=True)
+    assert not (run / "checkpoints" / "final.json").exists() and _newest_step(run) == 11
+    monkeypatch.setattr(Trainer, "train_step", original)
+    resume(run, quiet=True)
+    _assert_same_run(reference, run)
+
+
+def test_resume_refuses_finished_and_foreign_folders(reference, tmp_path):
+    with pytest.raises(RunError, match="already finished"):
+        resume(reference)
+    with pytest.raises(RunError, match="not a gankit run folder"):
+        resume(tmp_path)
