@@ -123,3 +123,10 @@ def test_help(command):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
     assert exit_.value.code == 0
+
+
+def test_output_folder_that_cannot_be_made(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["train", *TINY, "--out", str(blocker / "runs")]) == 2
+    assert "cannot create output folder" in capsys.readouterr().err

@@ -84,3 +84,69 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
     with pytest.raises(RunError, match="No space left"):
         atomic_write(path, explode)
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_planted_pickle_checkpoint_is_refused_without_running(tmp_path):
+    import hashlib
+
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"state_dict": _Exploit(marker)})
+    (tmp_path / "final.safetensors").write_bytes(payload)
+    # Even with a record whose hash matches, the bytes are never unpickled: safetensors cannot parse them.
+    record = {"format": "gankit-checkpoint/1", "sha256": hashlib.sha256(payload).hexdigest()}
+    (tmp_path / "final.json").write_text(json.dumps(record))
+    with pytest.raises(RunError, match="cannot read checkpoint"):
+        load_checkpoint(tmp_path / "final.json")
+    assert not marker.exists()
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    _save(tmp_path)
+    weights = tmp_path / "final.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(RunError, match="recorded hash"):
+        load_checkpoint(tmp_path / "final.json")
+
+
+def test_read_only_output_folder_is_a_clear_error(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root can write to read-only folders")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    _save(folder)
+    before = (folder / "final.safetensors").read_bytes()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(RunError, match="cannot write in"):
+            _save(folder)
+    finally:
+        folder.chmod(0o700)
+    assert (folder / "final.safetensors").read_bytes() == before
+
+
+def test_read_only_file_system_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    _save(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(RunError, match="Read-only file system"):
+        _save(tmp_path, scale=3.0)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # old files intact, no temp files
