@@ -75,3 +75,15 @@ def write_image(path: Path, size: tuple[int, int], mode: str = "RGB", seed: int 
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(path, format=fmt)
     return path
+
+
+class PickleExploit:
+    """Unpickling this runs `touch marker`: planted in files that must never be unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))

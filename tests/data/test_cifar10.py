@@ -1,4 +1,3 @@
-import os
 import pickle
 
 import numpy as np
@@ -6,7 +5,7 @@ import pytest
 
 from gankit import DataError, build_dataset
 
-from formats import write_cifar_bin, write_cifar_py
+from formats import PickleExploit, write_cifar_bin, write_cifar_py
 
 
 @pytest.mark.parametrize("writer", [write_cifar_bin, write_cifar_py])
@@ -29,19 +28,11 @@ def test_binary_of_wrong_size(tmp_path):
         build_dataset("cifar10", root=str(tmp_path), split="test")
 
 
-class _Exploit:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_planted_pickle_is_refused_without_running(tmp_path):
     write_cifar_py(tmp_path)
     marker = tmp_path / "pwned"
     path = tmp_path / "cifar-10-batches-py" / "test_batch"
-    path.write_bytes(pickle.dumps({b"data": _Exploit(marker), b"labels": []}, protocol=2))
+    path.write_bytes(pickle.dumps({b"data": PickleExploit(marker), b"labels": []}, protocol=2))
     with pytest.raises(DataError, match="refusing to unpickle"):
         build_dataset("cifar10", root=str(tmp_path), split="test")
     assert not marker.exists()

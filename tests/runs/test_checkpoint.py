@@ -9,6 +9,8 @@ from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint, module_st
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
 
+from formats import PickleExploit
+
 
 def _save(folder, name="final", scale=1.0):
     net = torch.nn.Linear(3, 2)
@@ -86,21 +88,11 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
-class _Exploit:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        import os
-
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_planted_pickle_checkpoint_is_refused_without_running(tmp_path):
     import hashlib
 
     marker = tmp_path / "pwned"
-    payload = pickle.dumps({"state_dict": _Exploit(marker)})
+    payload = pickle.dumps({"state_dict": PickleExploit(marker)})
     (tmp_path / "final.safetensors").write_bytes(payload)
     # Even with a record whose hash matches, the bytes are never unpickled: safetensors cannot parse them.
     record = {"format": "gankit-checkpoint/1", "sha256": hashlib.sha256(payload).hexdigest()}

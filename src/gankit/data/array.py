@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tokenize
 import zipfile
 from pathlib import Path
 
@@ -20,13 +21,19 @@ def _load(path: Path) -> np.ndarray | np.lib.npyio.NpzFile:
     if not path.is_file():
         raise DataError(f"array file {path} does not exist")
     try:
-        return np.load(path, allow_pickle=False)  # never unpickle a user's file
+        # Never unpickle a user's file. Memory-map .npy files, so a header that declares more data than the
+        # file holds fails on the mapping instead of allocating what it declares.
+        loaded = np.load(path, allow_pickle=False, mmap_mode="r")
+        return np.array(loaded) if isinstance(loaded, np.ndarray) else loaded
     except ValueError as err:
-        if "pickle" in str(err):
+        if "pickle" in str(err) or "Python objects" in str(err):
             raise DataError(f"{path} holds Python objects, which gankit will not unpickle; save plain arrays") from None
         raise DataError(f"cannot read {path}: {err}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"cannot read {path}: {err}") from None
+    # numpy parses the .npy header with ast.literal_eval: a damaged one can raise SyntaxError or TokenError.
+    except (OSError, EOFError, zipfile.BadZipFile, SyntaxError, tokenize.TokenError, TypeError) as err:
+        raise DataError(
+            f"cannot read {path}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        ) from None
 
 
 def _pick(npz, key: str | None, candidates: tuple[str, ...], path: Path, what: str) -> np.ndarray | None:

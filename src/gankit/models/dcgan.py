@@ -13,6 +13,7 @@ from torch import nn
 from gankit.errors import ConfigError
 from gankit.models.layers import (
     DiscriminatorHead,
+    HeadDiscriminator,
     LatentWithLabel,
     activation,
     check_conditioning,
@@ -66,7 +67,7 @@ class DCGANGenerator(nn.Module):
         return self.body(self.project(self.input(z, c)))  # [N, C, H, W] in [-1, 1]
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(HeadDiscriminator):
     def __init__(self, shape, width, dropout, batchnorm, bn_momentum, num_classes=None, condition="none", aux=False):
         super().__init__()
         channels, resolution, _ = shape
@@ -91,13 +92,6 @@ class DCGANDiscriminator(nn.Module):
         if self.concat_classes:
             x = torch.cat([x, one_hot_maps(c, self.concat_classes, x)], 1)
         return self.body(x)  # [N, F]
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.features(x, c), c)  # [N] logits
-
-    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None):
-        h = self.features(x, c)
-        return self.head(h, c), self.head.classify(h)
 
 
 @MODELS.register("dcgan")

@@ -77,6 +77,22 @@ class DiscriminatorHead(nn.Module):
         return self.aux(h)  # [N, K] class logits
 
 
+class HeadDiscriminator(nn.Module):
+    """A discriminator whose subclass maps (x, c) to features [N, F]; `self.head` (a DiscriminatorHead) scores them."""
+
+    head: DiscriminatorHead
+
+    def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.features(x, c), c)  # [N] logits; the sigmoid lives in the loss
+
+    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(x, c)
+        return self.head(h, c), self.head.classify(h)  # [N] logits, [N, K] class logits
+
+
 def one_hot_maps(c: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch.Tensor:
     """Labels [N] -> one-hot planes [N, K, H, W] matching `like` [N, C, H, W] (conditioning by concatenation)."""
     onehot = F.one_hot(c, num_classes).to(like.dtype)

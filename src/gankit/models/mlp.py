@@ -10,7 +10,14 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
-from gankit.models.layers import DiscriminatorHead, LatentWithLabel, activation, check_conditioning, with_spectral_norm
+from gankit.models.layers import (
+    DiscriminatorHead,
+    HeadDiscriminator,
+    LatentWithLabel,
+    activation,
+    check_conditioning,
+    with_spectral_norm,
+)
 from gankit.models.registry import MODELS
 
 
@@ -33,7 +40,7 @@ class MLPGenerator(nn.Module):
         return self.out(self.net(self.input(z, c))).view(len(z), *self.shape)  # [N, *shape]
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(HeadDiscriminator):
     def __init__(self, shape, hidden, act, num_classes=None, condition="none", aux_classifier=False, label_dim=10):
         super().__init__()
         self.concat = nn.Embedding(num_classes, label_dim) if condition == "concat" else None
@@ -46,13 +53,6 @@ class MLPDiscriminator(nn.Module):
         if self.concat is not None:
             x = torch.cat([x, self.concat(c).to(x.dtype)], 1)
         return self.body(x)
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.features(x, c), c)  # [N] logits; the sigmoid lives in the loss
-
-    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None):
-        h = self.features(x, c)
-        return self.head(h, c), self.head.classify(h)
 
 
 @MODELS.register("vanilla")
