@@ -130,3 +130,9 @@ def test_output_folder_that_cannot_be_made(tmp_path, capsys):
     blocker.write_text("not a folder")
     assert main(["train", *TINY, "--out", str(blocker / "runs")]) == 2
     assert "cannot create output folder" in capsys.readouterr().err
+
+
+def test_sample_a_named_checkpoint(run_dir, tmp_path, capsys):
+    assert main(["sample", str(run_dir), "--checkpoint", "step_00000004", "--out", str(tmp_path / "a.npy")]) == 0
+    assert main(["sample", str(run_dir), "--checkpoint", "nope", "--out", str(tmp_path / "b.npy")]) == 2
+    assert "checkpoint" in capsys.readouterr().err and not (tmp_path / "b.npy").exists()

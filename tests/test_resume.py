@@ -24,6 +24,7 @@ OVERRIDES = [
     "train.ema_decay=0.9",
     "train.lr_schedule=linear",
     "model.d_dropout=0.2",
+    "train.best_metric=loss_g",
 ]
 
 
@@ -43,6 +44,9 @@ def _assert_same_run(a: Path, b: Path) -> None:
     different = [k for k in ta if not k.startswith("rng.") and not torch.equal(ta[k], tb[k])]
     assert not different, different[:5]
     assert _metrics(a) == _metrics(b)
+    best_a, _ = load_checkpoint(a / "checkpoints" / "best.json")
+    best_b, _ = load_checkpoint(b / "checkpoints" / "best.json")
+    assert (best_a["step"], best_a["best_value"]) == (best_b["step"], best_b["best_value"])
 
 
 @pytest.fixture(scope="module")

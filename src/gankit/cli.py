@@ -39,7 +39,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from gankit.sample import sample
 
-    path = sample(args.run_dir, args.n, args.out, args.seed, args.overwrite, args.label, args.class_grid)
+    path = sample(
+        args.run_dir, args.n, args.out, args.seed, args.overwrite, args.label, args.class_grid, args.checkpoint
+    )
     print(
         f"wrote {'a class grid of' if args.class_grid else ''} {args.n} samples{' per class' if args.class_grid else ''} to {path}"
     )
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--out", required=True, help="FILE.png: one grid; FILE.npy: (N, C, H, W) in [-1, 1]; DIR: N PNGs")
     smp.add_argument("--seed", type=int, default=0, help="seed of the latent noise (default 0)")
     smp.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    smp.add_argument("--checkpoint", help="which checkpoint, e.g. best or step_00000780 (default: final, else newest)")
     which = smp.add_mutually_exclusive_group()
     which.add_argument("--class", dest="label", type=int, help="conditional runs: generate this class only")
     which.add_argument("--class-grid", action="store_true", help="conditional runs: one row of --n samples per class")

@@ -22,6 +22,7 @@ from gankit.errors import ConfigError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
 from gankit.training.optim import OPTIMIZERS
+from gankit.training.trainer import READOUT_KEYS
 from gankit.typecheck import coerce
 
 
@@ -87,7 +88,11 @@ class TrainConfig:
     log_every: int = 50  # steps between loss readouts; each readout is one host sync
     checkpoint_every: int = 1  # epochs between checkpoints
     checkpoint_steps: int | None = None  # also checkpoint every this many steps; None: at epoch ends only
-    keep_checkpoints: int = 2  # newest epoch checkpoints kept; the final one is always kept
+    keep_checkpoints: int = 2  # newest step/epoch checkpoints kept; `final` and `best` are always kept
+    best_metric: str | None = None  # keep checkpoints/best by this readout value, e.g. loss_g; None: no best
+    best_mode: Literal["min", "max"] = "min"  # whether a lower or a higher best_metric is better
+    on_divergence: Literal["stop", "rollback"] = "stop"  # on NaN/Inf: stop, or reload the last checkpoint
+    rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "lr_g", "lr_d", "d_steps", "sample_every", "grid_size", "log_every"):
@@ -107,6 +112,10 @@ class TrainConfig:
             _positive(f"train.{name}", getattr(self, name))
         _positive("train.r1_every", self.r1_every)
         _positive("train.checkpoint_steps", self.checkpoint_steps)
+        if not 0 < self.rollback_lr_scale < 1:
+            raise ConfigError(f"train.rollback_lr_scale must be in (0, 1), got {self.rollback_lr_scale}")
+        if self.best_metric is not None and self.best_metric not in READOUT_KEYS:
+            raise ConfigError(f"unknown train.best_metric {self.best_metric!r}", f"valid: {', '.join(READOUT_KEYS)}")
         _positive("train.instance_noise", self.instance_noise, allow_zero=True)
         _positive("train.aux_weight", self.aux_weight)
         loss = LOSSES.get(self.loss)()

@@ -25,3 +25,7 @@ class DataError(GankitError):
 
 class RunError(GankitError):
     """A run folder or checkpoint is missing, damaged or does not match."""
+
+
+class DivergenceError(RunError):
+    """A loss became NaN or infinite during training."""

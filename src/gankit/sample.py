@@ -96,15 +96,17 @@ def sample(
     overwrite: bool = False,
     label: int | None = None,
     class_grid: bool = False,
+    checkpoint: str | None = None,
 ) -> Path:
     """Write n samples of a run to `out`: FILE.png (a grid), FILE.npy ((N, C, H, W) in [-1, 1]) or a folder of PNGs.
 
     For a conditional run, `label` asks for one class; `class_grid` makes one row of n per class.
+    `checkpoint` names one (e.g. "best"); by default the final one, else the newest.
     """
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
     out = Path(out).expanduser()
-    run = load_run(run_dir)
+    run = load_run(run_dir, checkpoint)
     kind = out.suffix.lower()
     if kind not in (".png", ".npy", ""):
         raise ConfigError(f"--out {out} must end in .png (a grid) or .npy (an array), or name a folder")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -96,6 +95,10 @@ def build_trainer(config: RunConfig, run_dir: Path | None, out: str | Path, name
         sample_every=cfg_t.sample_every,
         checkpoint_every=cfg_t.checkpoint_every,
         checkpoint_steps=cfg_t.checkpoint_steps,
+        best_metric=cfg_t.best_metric,
+        best_mode=cfg_t.best_mode,
+        on_divergence=cfg_t.on_divergence,
+        rollback_lr_scale=cfg_t.rollback_lr_scale,
         keep_checkpoints=cfg_t.keep_checkpoints,
         ema=None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay),
         fixed_noise=fixed_noise.to(device),
@@ -151,21 +154,12 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
         trainer.restore(meta, tensors)
     except (RuntimeError, KeyError, ValueError) as err:
         raise RunError(f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}") from None
-    trainer.records = _records_up_to(run_dir / "metrics.jsonl", trainer.step)
     print(
         f"gankit: resuming {run_dir} from step {trainer.step} ({record.name})",
         file=sys.stderr if not quiet else sys.stdout,
     )
     _finish(trainer, trainer.fit())
     return run_dir
-
-
-def _records_up_to(path: Path, step: int) -> list[dict]:
-    """metrics.jsonl as of the checkpoint: later records (from after it) are dropped, the file rewritten atomically."""
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
-    kept = [r for r in records if r["step"] <= step]
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
-    return kept
 
 
 def _finish(trainer: Trainer, finished: bool) -> None:

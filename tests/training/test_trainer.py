@@ -60,3 +60,55 @@ def test_grad_clip_bounds_the_update(tmp_path):
 def test_divergence_stops_with_a_clear_error(tmp_path):
     with pytest.raises(RunError, match="diverged at step"):
         _train(tmp_path, "train.lr_d=1e30", "train.lr_g=1e30", "train.optimizer=rmsprop")
+
+
+def _poison_once(monkeypatch, at_step: int):
+    """Make D's loss NaN on one step, as a diverging run would be."""
+    from gankit.training.objective import GANObjective
+    from gankit.training.trainer import Trainer
+
+    original, hit = GANObjective.d_loss, {"done": False}
+    step = {"now": 0}
+    train_step = Trainer.train_step
+
+    def tracking(self, *args):
+        step["now"] = self.step
+        return train_step(self, *args)
+
+    def d_loss(self, *args, **kwargs):
+        loss, stats = original(self, *args, **kwargs)
+        if step["now"] == at_step and not hit["done"]:
+            hit["done"] = True
+            loss = loss * float("nan")
+        return loss, stats
+
+    monkeypatch.setattr(Trainer, "train_step", tracking)
+    monkeypatch.setattr(GANObjective, "d_loss", d_loss)
+
+
+def test_rollback_reloads_the_last_checkpoint_with_lower_learning_rates(tmp_path, monkeypatch, capsys):
+    from gankit.runs.checkpoint import load_checkpoint
+
+    _poison_once(monkeypatch, at_step=9)
+    run, records = _train(tmp_path, "train.checkpoint_steps=4", "train.on_divergence=rollback", "train.log_every=2")
+    assert "rolled back to step 8 with learning rates x0.5" in capsys.readouterr().err
+    meta, tensors = load_checkpoint(run / "checkpoints" / "final.json")
+    assert all(torch.isfinite(t).all() for k, t in tensors.items() if k.startswith(("G.", "D.")))
+    assert meta["optimizers"]["opt_d"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # 2e-4 x 0.5
+    assert [r["step"] for r in records] == list(range(2, 17, 2))  # the diverged readout was replaced
+
+
+def test_divergence_stops_by_default_naming_the_step(tmp_path, monkeypatch):
+    _poison_once(monkeypatch, at_step=9)
+    with pytest.raises(RunError, match="diverged at step 10"):
+        _train(tmp_path, "train.checkpoint_steps=4", "train.log_every=2")
+
+
+def test_best_checkpoint_follows_the_chosen_metric(tmp_path):
+    from gankit.runs.checkpoint import load_checkpoint
+
+    run, records = _train(tmp_path, "train.best_metric=loss_d", "train.best_mode=max")
+    meta, _ = load_checkpoint(run / "checkpoints" / "best.json")
+    best = max(records, key=lambda r: r["loss_d"])
+    assert meta["best_value"] == best["loss_d"] and meta["step"] == best["step"]
+    assert (run / "checkpoints" / "final.json").exists()

@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,8 +25,9 @@ from tqdm import tqdm
 
 from gankit.data import to_uint8
 from gankit.data.sampler import BatchSampler
-from gankit.errors import RunError
-from gankit.runs.checkpoint import module_state, prune_checkpoints, save_checkpoint
+from gankit.errors import DivergenceError
+from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint, module_state, prune_checkpoints, save_checkpoint
+from gankit.runs.files import atomic_write_text
 from gankit.training.device import autocast
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
@@ -33,6 +35,9 @@ from gankit.training.state import capture_rng, restore_optimizer, restore_rng, r
 from gankit.training.stats import Stats
 from gankit.viz.curves import plot_losses
 from gankit.viz.grids import save_grid, save_scatter
+
+# What a readout can hold: the losses, D's mean outputs on real and fake, and the penalty / auxiliary terms.
+READOUT_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "gp", "r1", "d_aux", "g_aux")
 
 
 @dataclass
@@ -81,6 +86,13 @@ class Trainer:
     records: list[dict] = field(default_factory=list)
     step: int = 0
     stats: Stats = field(default_factory=Stats)
+    best_metric: str | None = None  # a readout key; improving on it writes checkpoints/best
+    best_mode: str = "min"
+    best_value: float | None = None
+    on_divergence: str = "stop"  # or "rollback": reload the newest checkpoint with lower learning rates
+    rollback_lr_scale: float = 0.5
+    max_rollbacks: int = 3
+    rollbacks: int = 0
     stop_requested: bool = False
     saved_step: int | None = None  # step of the newest checkpoint
 
@@ -89,7 +101,33 @@ class Trainer:
         return self.epochs * len(self.sampler)
 
     def fit(self) -> bool:
-        """Train to the last epoch (True), or until SIGINT/SIGTERM, after which it checkpoints and returns False."""
+        """Train to the last epoch (True), or until SIGINT/SIGTERM, after which it checkpoints and returns False.
+
+        On divergence it stops with a DivergenceError, or with on_divergence="rollback" reloads the newest
+        checkpoint, scales both learning rates by rollback_lr_scale and goes on (at most max_rollbacks times).
+        """
+        while True:
+            try:
+                return self._fit()
+            except DivergenceError as err:
+                if self.on_divergence != "rollback" or self.saved_step is None or self.rollbacks >= self.max_rollbacks:
+                    raise
+                self.rollback(err)
+
+    def rollback(self, err: DivergenceError) -> None:
+        self.rollbacks += 1
+        record = latest_checkpoint(self.run_dir, final=False)
+        self.restore(*load_checkpoint(record))
+        for network in (self.g, self.d):
+            network.scheduler.base_lrs = [lr * self.rollback_lr_scale for lr in network.scheduler.base_lrs]
+            for group, lr in zip(network.optimizer.param_groups, network.scheduler.get_last_lr()):
+                group["lr"] = lr * self.rollback_lr_scale
+        print(
+            f"gankit: {err.message}; rolled back to step {self.step} with learning rates x{self.rollback_lr_scale}",
+            file=sys.stderr,
+        )
+
+    def _fit(self) -> bool:
         per_epoch, total = len(self.sampler), self.total_steps
         bar = tqdm(total=total, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
         started, seen = time.perf_counter(), 0
@@ -162,7 +200,7 @@ class Trainer:
         values = stats.flush()
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
-            raise RunError(
+            raise DivergenceError(
                 f"training diverged at step {self.step}: {bad[0]} is {values[bad[0]]}",
                 f"lower train.lr_d / train.lr_g or set train.grad_clip; last good checkpoint in {self.run_dir / 'checkpoints'}",
             )
@@ -172,6 +210,10 @@ class Trainer:
         self.records.append(record)
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
+        value = record.get(self.best_metric) if self.best_metric else None
+        if value is not None and (self.best_value is None or (value < self.best_value) == (self.best_mode == "min")):
+            self.best_value = value
+            self.save(epoch, name="best")
         return record
 
     @torch.no_grad()
@@ -215,6 +257,7 @@ class Trainer:
             "schedulers": {"g": scheduler_state(self.g.scheduler), "d": scheduler_state(self.d.scheduler)},
             "ema_updates": None if self.ema is None else self.ema.updates,
             "stats_counts": stats_counts,
+            "best_value": self.best_value,
             "rng": rng_values,
         }
         extra = {"fixed_noise": self.fixed_noise, **rng_tensors, **stats_tensors}
@@ -222,8 +265,9 @@ class Trainer:
             extra["fixed_labels"] = self.fixed_labels
         folder = self.run_dir / "checkpoints"
         save_checkpoint(folder, name or f"step_{self.step:08d}", modules, optimizers, meta, extra)
-        prune_checkpoints(folder, self.keep_checkpoints)
-        self.saved_step = self.step
+        if name is None:
+            prune_checkpoints(folder, self.keep_checkpoints)
+            self.saved_step = self.step
 
     def restore(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         """Load a checkpoint written by `save`, so that `fit` continues exactly where that run was."""
@@ -238,4 +282,14 @@ class Trainer:
         self.stats.load(tensors, meta["stats_counts"], self.device)
         self.fixed_noise = tensors["fixed_noise"].to(self.device)
         self.step = self.saved_step = meta["step"]
+        self.best_value = meta.get("best_value")
         restore_rng(tensors, meta["rng"])
+        self.records = self._records_up_to(self.step)
+
+    def _records_up_to(self, step: int) -> list[dict]:
+        """metrics.jsonl as of a checkpoint: later records are dropped and the file rewritten atomically."""
+        path = self.run_dir / "metrics.jsonl"
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+        kept = [r for r in records if r["step"] <= step]
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+        return kept
