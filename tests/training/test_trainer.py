@@ -112,3 +112,11 @@ def test_best_checkpoint_follows_the_chosen_metric(tmp_path):
     best = max(records, key=lambda r: r["loss_d"])
     assert meta["best_value"] == best["loss_d"] and meta["step"] == best["step"]
     assert (run / "checkpoints" / "final.json").exists()
+
+
+def test_a_diverged_state_is_never_checkpointed(tmp_path, monkeypatch, capsys):
+    # NaN at step 7, no readout before the step-8 checkpoint: that checkpoint must be refused, so the
+    # rollback lands on step 4, the last good one.
+    _poison_once(monkeypatch, at_step=6)
+    _train(tmp_path, "train.checkpoint_steps=4", "train.on_divergence=rollback", "train.log_every=50")
+    assert "rolled back to step 4" in capsys.readouterr().err

@@ -27,6 +27,14 @@ class Stats:
         self._counts.clear()
         return out
 
+    def non_finite(self) -> str | None:
+        """The name of a running sum that is NaN or infinite (one host sync), or None."""
+        if not self._sums:
+            return None
+        names = list(self._sums)
+        finite = torch.isfinite(torch.stack([self._sums[n] for n in names])).tolist()
+        return next((n for n, ok in zip(names, finite) if not ok), None)
+
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
         """The running sums (tensors) and counts, so a resumed run reads out exactly what it would have."""
         return {f"stats.{k}": v.cpu() for k, v in self._sums.items()}, dict(self._counts)

@@ -129,9 +129,9 @@ class Trainer:
 
     def _fit(self) -> bool:
         per_epoch, total = len(self.sampler), self.total_steps
-        bar = tqdm(total=total, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
         started, seen = time.perf_counter(), 0
-        with self._stop_on_signals():
+        bar = tqdm(total=total, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
+        with bar, self._stop_on_signals():
             for epoch in range(self.step // per_epoch + 1, self.epochs + 1):
                 for real, labels in self.sampler.epoch(epoch, start=self.step % per_epoch):
                     self.train_step(real, labels, self.stats)
@@ -143,13 +143,11 @@ class Trainer:
                         shown = {k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g") if k in record}
                         bar.set_postfix(shown, refresh=False)
                     if self.stop_requested:
-                        bar.close()
                         self.save(epoch)
                         return False
                     if self.checkpoint_steps and self.step % self.checkpoint_steps == 0:
                         self.save(epoch)
                 self.end_epoch(epoch)
-        bar.close()
         self.save(self.epochs, name="final")
         return True
 
@@ -244,7 +242,13 @@ class Trainer:
         return modules
 
     def save(self, epoch: int, name: str | None = None) -> None:
-        """Checkpoint everything an exact resume needs: weights, optimisers, schedulers, RNGs, running stats."""
+        """Checkpoint everything an exact resume needs: weights, optimisers, schedulers, RNGs, running stats.
+
+        A state whose running losses are already NaN/Inf is never saved: a rollback must find good weights.
+        """
+        bad = self.stats.non_finite()
+        if bad:
+            raise DivergenceError(f"training diverged by step {self.step}: {bad} is not finite")
         modules = self._modules()
         optimizers = {"opt_g": self.g.optimizer, "opt_d": self.d.optimizer}
         rng_tensors, rng_values = capture_rng()
