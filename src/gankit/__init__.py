@@ -8,6 +8,7 @@ sample(run_dir, n=64, out="grid.png")
 from gankit.config import DataConfig, ModelConfig, RunConfig, TrainConfig, list_presets, load_config
 from gankit.data import build_dataset, list_datasets
 from gankit.errors import ConfigError, DataError, GankitError, RunError
+from gankit.evaluate import evaluate
 from gankit.losses import list_losses
 from gankit.models import build_models, list_models
 from gankit.sample import generate, load_run, sample
@@ -26,6 +27,7 @@ __all__ = [
     "TrainConfig",
     "build_dataset",
     "build_models",
+    "evaluate",
     "generate",
     "list_datasets",
     "list_losses",

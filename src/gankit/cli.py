@@ -48,6 +48,25 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from gankit.evaluate import evaluate
+
+    report = evaluate(args.run_dir, args.n, args.split, args.extractor, args.seed, args.checkpoint)
+    print(f"reference: {report['reference']}; {report['samples']} samples; extractor {report['extractor']['name']}")
+    for key, value in report["metrics"].items():
+        print(f"{key:<36} {value:.4f}" if isinstance(value, float) else f"{key:<36} {value}")
+    print(f"wrote {Path(args.run_dir) / 'eval.json'}")
+    return 0
+
+
+def cmd_evaluator_train(args: argparse.Namespace) -> int:
+    from gankit.metrics.evaluator import train_evaluator
+
+    path = train_evaluator(args.name, args.out, args.dataset, args.root, args.test_dataset, args.test_root, args.epochs)
+    print(f"wrote {path} and {path.with_suffix('.safetensors').name}; use it with: gankit eval RUN --extractor {path}")
+    return 0
+
+
 def _table(rows: list[tuple[str, str]]) -> int:
     width = max(len(name) for name, _ in rows)
     for name, text in rows:
@@ -90,6 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--class", dest="label", type=int, help="conditional runs: generate this class only")
     which.add_argument("--class-grid", action="store_true", help="conditional runs: one row of --n samples per class")
     smp.set_defaults(func=cmd_sample)
+
+    ev = sub.add_parser("eval", help="judge a run: FID, KID, precision/recall, coverage, class metrics")
+    ev.add_argument("run_dir", help="a run folder made by `gankit train`")
+    ev.add_argument("--n", type=int, default=10000, help="generated samples (and at most this many real ones)")
+    ev.add_argument("--split", choices=["train", "test"], help="real reference split (default: test if it exists)")
+    ev.add_argument("--extractor", default="lenet-mnist", help="lenet-mnist, or the .json of your own evaluator")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the latents and the real subset (default 0)")
+    ev.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
+    ev.set_defaults(func=cmd_eval)
+
+    evaluator = sub.add_parser("evaluator", help="train the domain classifier behind the metrics")
+    evsub = evaluator.add_subparsers(dest="evaluator_command", metavar="COMMAND", required=True)
+    et = evsub.add_parser("train", help="fit a LeNet to a labelled data set and save it for gankit eval")
+    et.add_argument("--name", default="lenet-mnist", help="the extractor's name in metric names")
+    et.add_argument("--dataset", default="mnist5k", help="a labelled data set (gankit datasets)")
+    et.add_argument("--root", help="its data.root")
+    et.add_argument("--test-dataset", help="data set whose test split measures the accuracy written to the .json")
+    et.add_argument("--test-root", help="its data.root")
+    et.add_argument("--epochs", type=int, default=8)
+    et.add_argument("--out", default="evaluators", help="folder for NAME.safetensors and NAME.json")
+    et.set_defaults(func=cmd_evaluator_train)
 
     for name, text in (
         ("presets", "list packaged presets"),

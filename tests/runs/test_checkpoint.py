@@ -142,3 +142,12 @@ def test_read_only_file_system_keeps_the_previous_checkpoint(tmp_path, monkeypat
     with pytest.raises(RunError, match="Read-only file system"):
         _save(tmp_path, scale=3.0)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # old files intact, no temp files
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    path = atomic_write_text(tmp_path / "f.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -23,7 +23,7 @@ class LeNet(nn.Module):
         self.head = nn.Linear(128, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))  # [N, num_classes] logits
+        return self.head(self.features(x))  # [N, num_classes] logits; features(x) is [N, 128]
 
 
 def train_classifier(data: DataSet, epochs: int = 8, batch_size: int = 128, seed: int = 0, lr: float = 2e-3) -> LeNet:

@@ -11,6 +11,15 @@ from pathlib import Path
 from gankit.errors import RunError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call write(tmp_path) on a temporary file beside `path`, fsync it, then rename it over `path`."""
     path = Path(path)
@@ -23,6 +32,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         ) from None
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the finished file gets the usual permissions
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())

@@ -1,0 +1,29 @@
+"""Metrics that read a domain classifier's class probabilities of generated samples."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def class_coverage(probs: torch.Tensor, min_share: float = 0.01) -> dict[str, float]:
+    """probs [N, K]: how many classes hold >= min_share of the predicted labels, and the KL divergence of
+    the predicted-class histogram from uniform (0 = perfectly balanced, log K = a single class)."""
+    k = probs.shape[1]
+    share = torch.bincount(probs.argmax(1), minlength=k).double() / len(probs)
+    nonzero = share[share > 0]
+    kl = float((nonzero * (nonzero * k).log()).sum())
+    return {"classes": int((share >= min_share).sum()), "num_classes": k, "class_kl": kl}
+
+
+def classifier_score(probs: torch.Tensor) -> float:
+    """The Inception Score recipe on the domain classifier: exp E_x[KL(p(y|x) || p(y))]; 1 (worst) .. K (best)."""
+    p = probs.double().clamp_min(1e-12)
+    marginal = p.mean(0, keepdim=True)
+    return math.exp(float((p * (p.log() - marginal.log())).sum(1).mean()))
+
+
+def conditional_accuracy(probs: torch.Tensor, requested: torch.Tensor) -> float:
+    """The share of samples classified as the class they were generated for."""
+    return (probs.argmax(1) == requested).float().mean().item()
