@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from gankit import ConfigError, evaluate, load_config, train
 from gankit.cli import main
@@ -31,8 +32,49 @@ def test_eval_is_deterministic(conditional_run):
     assert a == b
 
 
-def test_eval_refuses_points_runs(tmp_path):
+def test_eval_of_points_runs_counts_modes(tmp_path):
     overrides = ["data.name=toy2d", "data.n=256", "model.name=vanilla", "train.epochs=1"]
     run = train(load_config(overrides=overrides), out=tmp_path, quiet=True)
-    with pytest.raises(ConfigError, match="2-D points"):
-        evaluate(run, n=100)
+    metrics = evaluate(run, n=100)["metrics"]
+    assert set(metrics) == {"modes100[ring8]", "high_quality100[ring8]"}
+    assert 0 <= metrics["modes100[ring8]"] <= 8
+
+
+def test_evaluation_during_training_feeds_metrics_and_best(tmp_path):
+    overrides = [
+        "data.max_items=256",
+        "train.epochs=2",
+        "train.batch_size=32",
+        "train.eval_every=1",
+        "train.eval_n=100",
+        "train.best_metric=fid100[lenet-mnist]",
+    ]
+    run = train(load_config(overrides=overrides), out=tmp_path, quiet=True)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "fid100[lenet-mnist]" in r]
+    assert [r["epoch"] for r in evals] == [1, 2] and [r["step"] for r in evals] == [8, 16]
+    assert (run / "metrics.png").stat().st_size > 1000 and (run / "losses.png").is_file()
+    from gankit.runs.checkpoint import load_checkpoint
+
+    meta, _ = load_checkpoint(run / "checkpoints" / "best.json")
+    assert meta["best_value"] == min(r["fid100[lenet-mnist]"] for r in evals)
+
+
+def test_evaluation_does_not_change_training(tmp_path):
+    base = ["data.max_items=256", "train.epochs=2", "train.batch_size=32"]
+    plain = train(load_config(overrides=base), out=tmp_path / "a", quiet=True)
+    judged = train(
+        load_config(overrides=[*base, "train.eval_every=1", "train.eval_n=50"]), out=tmp_path / "b", quiet=True
+    )
+    from gankit.runs.checkpoint import load_checkpoint
+
+    _, a = load_checkpoint(plain / "checkpoints" / "final.json")
+    _, b = load_checkpoint(judged / "checkpoints" / "final.json")
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("G.", "D.")))
+
+
+def test_best_metric_names_are_checked():
+    with pytest.raises(ConfigError, match="need train.eval_every"):
+        load_config(overrides=["train.best_metric=fid2k[lenet-mnist]"])
+    config = load_config(overrides=["train.eval_every=5", "train.best_metric=fid2k[lenet-mnist]"])
+    assert config.train.best_metric == "fid2k[lenet-mnist]"

@@ -20,6 +20,7 @@ import yaml
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
 from gankit.losses import LOSSES
+from gankit.metrics.names import metric_names
 from gankit.models import MODELS
 from gankit.training.optim import OPTIMIZERS
 from gankit.training.trainer import READOUT_KEYS
@@ -89,7 +90,10 @@ class TrainConfig:
     checkpoint_every: int = 1  # epochs between checkpoints
     checkpoint_steps: int | None = None  # also checkpoint every this many steps; None: at epoch ends only
     keep_checkpoints: int = 2  # newest step/epoch checkpoints kept; `final` and `best` are always kept
-    best_metric: str | None = None  # keep checkpoints/best by this readout value, e.g. loss_g; None: no best
+    eval_every: int | None = None  # epochs between evaluations (FID etc., into metrics.jsonl); None: off
+    eval_n: int = 2000  # generated samples per evaluation (and at most this many real ones)
+    eval_extractor: str = "lenet-mnist"  # feature extractor: lenet-mnist or an evaluator's .json
+    best_metric: str | None = None  # keep checkpoints/best by this value, e.g. fid2k[lenet-mnist]; None: off
     best_mode: Literal["min", "max"] = "min"  # whether a lower or a higher best_metric is better
     on_divergence: Literal["stop", "rollback"] = "stop"  # on NaN/Inf: stop, or reload the last checkpoint
     rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
@@ -114,8 +118,13 @@ class TrainConfig:
         _positive("train.checkpoint_steps", self.checkpoint_steps)
         if not 0 < self.rollback_lr_scale < 1:
             raise ConfigError(f"train.rollback_lr_scale must be in (0, 1), got {self.rollback_lr_scale}")
-        if self.best_metric is not None and self.best_metric not in READOUT_KEYS:
-            raise ConfigError(f"unknown train.best_metric {self.best_metric!r}", f"valid: {', '.join(READOUT_KEYS)}")
+        _positive("train.eval_every", self.eval_every)
+        _positive("train.eval_n", self.eval_n)
+        extractor = Path(self.eval_extractor).stem if self.eval_extractor.endswith(".json") else self.eval_extractor
+        valid = list(READOUT_KEYS) + (metric_names(self.eval_n, extractor, True) if self.eval_every else [])
+        if self.best_metric is not None and self.best_metric not in valid:
+            hint = "" if self.eval_every else "evaluation metrics need train.eval_every; "
+            raise ConfigError(f"unknown train.best_metric {self.best_metric!r}", f"{hint}valid: {', '.join(valid)}")
         _positive("train.instance_noise", self.instance_noise, allow_zero=True)
         _positive("train.aux_weight", self.aux_weight)
         loss = LOSSES.get(self.loss)()

@@ -14,8 +14,9 @@ from gankit.errors import ConfigError, DataError
 from gankit.metrics.classes import class_coverage, classifier_score, conditional_accuracy
 from gankit.metrics.distances import density_coverage, fid, kid, precision_recall
 from gankit.metrics.features import load_extractor
+from gankit.metrics.names import metric_names
 from gankit.runs.files import atomic_write_text
-from gankit.sample import generate, load_run, sample_labels
+from gankit.sample import generate, generate_from, load_run
 
 
 def _reference(run_dir: Path, split: str | None, n: int, seed: int):
@@ -29,6 +30,38 @@ def _reference(run_dir: Path, split: str | None, n: int, seed: int):
             if split:
                 raise
     raise DataError(f"no split of {cfg.name} could be read for reference")
+
+
+class Judge:
+    """Scores a generator against real images with a feature extractor; real features are computed once."""
+
+    def __init__(self, extractor: str, real_images: torch.Tensor, n: int, seed: int = 0, device=None):
+        self.ext = load_extractor(extractor)
+        self.ext.model.to(device or "cpu")  # features are computed where the generator runs
+        self.real_feats, _ = self.ext.run(real_images)
+        self.n, self.seed = n, seed
+
+    @torch.no_grad()
+    def __call__(self, G: torch.nn.Module) -> dict[str, float]:
+        """The metrics of n samples from fixed latents; uses its own RNG, so training is not perturbed."""
+        g = torch.Generator().manual_seed(self.seed)
+        z = torch.randn(self.n, G.z_dim, generator=g)
+        labels = torch.randint(G.num_classes, (self.n,), generator=g) if G.num_classes else None
+        was_training = G.training
+        G.eval()
+        try:
+            fake_feats, probs = self.ext.run(generate_from(G, z, labels))
+        finally:
+            G.train(was_training)
+        kid_mean, kid_std = kid(self.real_feats, fake_feats)
+        precision, recall = precision_recall(self.real_feats, fake_feats)
+        density, coverage = density_coverage(self.real_feats, fake_feats)
+        classes = class_coverage(probs)
+        values = [fid(self.real_feats, fake_feats), kid_mean, kid_std, precision, recall, density, coverage]
+        values += [classifier_score(probs), classes["classes"], classes["class_kl"]]
+        if labels is not None:
+            values.append(conditional_accuracy(probs, labels))
+        return dict(zip(metric_names(self.n, self.ext.name, labels is not None), values))
 
 
 def evaluate(
@@ -49,41 +82,41 @@ def evaluate(
     run_dir = Path(run_dir).expanduser()
     run = load_run(run_dir, checkpoint)
     if len(run.shape) != 3:
-        raise ConfigError("this run makes 2-D points: judge it with gankit.metrics.toy.mode_coverage")
+        return _evaluate_points(run_dir, run, n, seed)
     real, reference = _reference(run_dir, split, n, seed)
-    ext = load_extractor(extractor)
-    labels = sample_labels(run, n, None, torch.Generator().manual_seed(seed + 7))
-    fake_images = generate(run, n, seed, labels)
-    real_feats, _ = ext.run(real.x)
-    fake_feats, fake_probs = ext.run(fake_images)
-    tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
-    name = f"[{ext.name}]"
-    kid_mean, kid_std = kid(real_feats, fake_feats)
-    precision, recall = precision_recall(real_feats, fake_feats)
-    density, coverage = density_coverage(real_feats, fake_feats)
-    results: dict[str, Any] = {
-        f"fid{tag}{name}": fid(real_feats, fake_feats),
-        f"kid{tag}{name}": kid_mean,
-        f"kid{tag}_std{name}": kid_std,
-        f"precision{tag}{name}": precision,
-        f"recall{tag}{name}": recall,
-        f"density{tag}{name}": density,
-        f"coverage{tag}{name}": coverage,
-        f"cs{tag}{name}": classifier_score(fake_probs),
-    }
-    classes = class_coverage(fake_probs)
-    results[f"classes{tag}{name}"] = classes["classes"]
-    results[f"class_kl{tag}{name}"] = classes["class_kl"]
-    if labels is not None:
-        results[f"cond_acc{tag}{name}"] = conditional_accuracy(fake_probs, labels)
+    judge = Judge(extractor, real.x, n, seed)
     report = {
         "run": str(run_dir),
         "checkpoint": checkpoint or "latest",
         "reference": f"{reference} ({len(real)} items)",
         "samples": n,
         "seed": seed,
-        "extractor": {k: ext.meta.get(k) for k in ("name", "sha256", "trained_on", "test")},
-        "metrics": results,
+        "extractor": {k: judge.ext.meta.get(k) for k in ("name", "sha256", "trained_on", "test")},
+        "metrics": judge(run.generator),
     }
+    atomic_write_text(run_dir / "eval.json", json.dumps(report, indent=1))
+    return report
+
+
+def _evaluate_points(run_dir: Path, run, n: int, seed: int) -> dict[str, Any]:
+    """2-D mixtures: modes captured and high-quality share (VEEGAN/PacGAN protocol) of n samples."""
+    from gankit.data.toy2d import mixture_modes
+    from gankit.metrics.toy import mode_coverage
+
+    options = load_config(config_file=run_dir / "config.yaml").data.kwargs
+    mixture = options.get("mixture", "ring8")
+    if mixture == "swissroll":
+        raise ConfigError("the swiss roll has no modes to count: mode coverage needs ring8 or grid25")
+    sigma = options.get("std") or (0.01 if mixture == "ring8" else 0.05)
+    coverage = mode_coverage(generate(run, n, seed), mixture_modes(mixture), sigma)
+    metrics = {f"modes{n}[{mixture}]": coverage.modes, f"high_quality{n}[{mixture}]": coverage.high_quality}
+    report = {
+        "run": str(run_dir),
+        "samples": n,
+        "seed": seed,
+        "reference": f"{mixture}, std {sigma}",
+        "metrics": metrics,
+    }
+    report["extractor"] = {"name": "none (2-D points)"}
     atomic_write_text(run_dir / "eval.json", json.dumps(report, indent=1))
     return report

@@ -81,11 +81,18 @@ def generate(
     z = torch.randn(n, run.generator.z_dim, generator=g)
     if labels is None:
         labels = sample_labels(run, n, None, g)
+    return generate_from(run.generator, z, labels, batch_size)
+
+
+@torch.inference_mode()
+def generate_from(G: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int = 500):
+    """G's samples for latents z [n, z_dim] (and labels [n]) in batches, on G's device, returned on the CPU."""
+    device = next(G.parameters()).device
     parts = [
-        run.generator(zp, None if labels is None else labels[i : i + batch_size])
-        for i, zp in zip(range(0, n, batch_size), z.split(batch_size))
+        G(zp.to(device), None if labels is None else labels[i : i + batch_size].to(device)).float().cpu()
+        for i, zp in zip(range(0, len(z), batch_size), z.split(batch_size))
     ]
-    return torch.cat(parts).float()
+    return torch.cat(parts)
 
 
 def sample(

@@ -98,6 +98,8 @@ def build_trainer(config: RunConfig, run_dir: Path | None, out: str | Path, name
         best_metric=cfg_t.best_metric,
         best_mode=cfg_t.best_mode,
         on_divergence=cfg_t.on_divergence,
+        judge=_judge(config, data) if cfg_t.eval_every else None,
+        eval_every=cfg_t.eval_every,
         rollback_lr_scale=cfg_t.rollback_lr_scale,
         keep_checkpoints=cfg_t.keep_checkpoints,
         ema=None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay),
@@ -124,6 +126,17 @@ def build_trainer(config: RunConfig, run_dir: Path | None, out: str | Path, name
         f"-> {run_dir}"
     )
     return trainer
+
+
+def _judge(config: RunConfig, data):
+    """Scores G during training against up to eval_n real training items (a fixed, seeded subset)."""
+    from gankit.evaluate import Judge
+
+    if not data.is_image:
+        raise ConfigError("train.eval_every needs image data: 2-D points are judged with gankit.metrics.toy")
+    cfg_t = config.train
+    keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg_t.seed))[: cfg_t.eval_n]
+    return Judge(cfg_t.eval_extractor, data.x[keep], cfg_t.eval_n, cfg_t.seed, resolve_device(cfg_t.device))
 
 
 def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, quiet: bool = False) -> Path:

@@ -45,11 +45,13 @@ class Extractor:
                 f"extractor {self.name} takes images of shape {self.shape}, got {tuple(images.shape[1:])}"
             )
         feats, probs = [], []
+        device = next(self.model.parameters()).device
         for part in images.split(batch_size):
+            part = part.to(device)
             x = to_model_range(part) if part.dtype == torch.uint8 else part.float()
             h = self.model.features(x)
-            feats.append(h.double())
-            probs.append(F.softmax(self.model.head(h), 1))
+            feats.append(h.double().cpu())
+            probs.append(F.softmax(self.model.head(h), 1).cpu())
         return torch.cat(feats), torch.cat(probs)
 
 
@@ -73,6 +75,7 @@ def load_extractor(name_or_path: str) -> Extractor:
     if not weights.is_file() or _sha256(weights) != meta.get("sha256"):
         raise RunError(f"extractor weights {weights} are missing or do not match the hash in {record.name}")
     channels, resolution, _ = meta["shape"]
-    model = LeNet(channels, resolution, meta["num_classes"], meta.get("width", 32))
+    with torch.random.fork_rng(devices=[]):  # its random init is overwritten; the caller's RNG stays untouched
+        model = LeNet(channels, resolution, meta["num_classes"], meta.get("width", 32))
     model.load_state_dict(load_file(str(weights)))
     return Extractor(meta["name"], model.eval(), meta)

@@ -33,7 +33,7 @@ from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
 from gankit.training.state import capture_rng, restore_optimizer, restore_rng, restore_scheduler, scheduler_state
 from gankit.training.stats import Stats
-from gankit.viz.curves import plot_losses
+from gankit.viz.curves import plot_losses, plot_metrics
 from gankit.viz.grids import save_grid, save_scatter
 
 # What a readout can hold: the losses, D's mean outputs on real and fake, and the penalty / auxiliary terms.
@@ -86,7 +86,9 @@ class Trainer:
     records: list[dict] = field(default_factory=list)
     step: int = 0
     stats: Stats = field(default_factory=Stats)
-    best_metric: str | None = None  # a readout key; improving on it writes checkpoints/best
+    judge: Callable[[nn.Module], dict[str, float]] | None = None  # evaluation metrics of a generator
+    eval_every: int | None = None  # epochs between evaluations
+    best_metric: str | None = None  # a readout or evaluation key; improving on it writes checkpoints/best
     best_mode: str = "min"
     best_value: float | None = None
     on_divergence: str = "stop"  # or "rollback": reload the newest checkpoint with lower learning rates
@@ -205,6 +207,11 @@ class Trainer:
         record = {"step": self.step, "epoch": epoch, **values, "lr_g": self.g.scheduler.get_last_lr()[0]}
         record["lr_d"] = self.d.scheduler.get_last_lr()[0]
         record["images_per_s"] = round(images_per_s, 1)
+        self.append_record(record, epoch)
+        return record
+
+    def append_record(self, record: dict, epoch: int) -> None:
+        """Add a record to metrics.jsonl; if it improves on the best metric, write checkpoints/best."""
         self.records.append(record)
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -212,7 +219,6 @@ class Trainer:
         if value is not None and (self.best_value is None or (value < self.best_value) == (self.best_mode == "min")):
             self.best_value = value
             self.save(epoch, name="best")
-        return record
 
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:
@@ -230,6 +236,10 @@ class Trainer:
     def end_epoch(self, epoch: int) -> None:
         if epoch % self.sample_every == 0 or epoch == self.epochs:
             self.save_samples(self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
+        if self.judge is not None and epoch % self.eval_every == 0:
+            G = self.objective.G if self.ema is None else self.ema.module
+            self.append_record({"step": self.step, "epoch": epoch, **self.judge(G)}, epoch)
+            plot_metrics(self.records, self.run_dir / "metrics.png")
         if self.records:
             plot_losses(self.records, self.run_dir / "losses.png")
         if epoch % self.checkpoint_every == 0 and epoch < self.epochs and self.saved_step != self.step:

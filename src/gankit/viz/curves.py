@@ -14,6 +14,7 @@ def plot_losses(records: list[dict], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    records = [r for r in records if "loss_d" in r]  # readouts, not evaluations
     steps = [r["step"] for r in records]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, dpi=100)
     for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
@@ -26,6 +27,27 @@ def plot_losses(records: list[dict], path: str | Path) -> Path:
     bottom.set_xlabel("step")
     bottom.set_ylim(-0.02, 1.02)
     bottom.legend()
+    fig.tight_layout()
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    finally:
+        plt.close(fig)
+
+
+def plot_metrics(records: list[dict], path: str | Path) -> Path:
+    """One panel per evaluation metric (fid, kid, precision, ...) over steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    evals = [r for r in records if "loss_d" not in r]
+    keys = [k for k in evals[-1] if k not in ("step", "epoch") and "_std" not in k]
+    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.8 * len(keys)), sharex=True, dpi=100, squeeze=False)
+    for ax, key in zip(axes[:, 0], keys):
+        ax.plot([r["step"] for r in evals], [r.get(key) for r in evals], marker="o")
+        ax.set_ylabel(key, fontsize=8)
+    axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
     try:
         return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
