@@ -49,7 +49,8 @@ def test_config_file_repeats_the_run(run_dir, tmp_path, capsys):
     original = [json.loads(x)["loss_d"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     repeated = [json.loads(x)["loss_d"] for x in (again / "metrics.jsonl").read_text().splitlines()]
     assert repeated == pytest.approx(original, rel=1e-5)  # same seed, same data order: same run on CPU
-    assert "run folder:" in capsys.readouterr().out
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"run folder: {again}") and "samples/epoch_001.png .. epoch_002.png" in last
 
 
 def test_a_second_run_gets_a_new_folder(run_dir):

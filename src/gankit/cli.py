@@ -13,9 +13,10 @@ def _summary(run_dir: Path) -> str:
     samples = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
     span = f"samples/{samples[0]} .. {samples[-1]}" if len(samples) > 1 else "samples/" + "".join(samples)
     checkpoints = ", ".join(sorted(p.name for p in (run_dir / "checkpoints").glob("*.safetensors")))
+    extra = "".join(f", {name}" for name in ("metrics.png", "eval.json") if (run_dir / name).is_file())
     return (
-        f"run folder: {run_dir}  (config.yaml, {span}, losses.png, metrics.jsonl, checkpoints/: {checkpoints})\n"
-        f"next: gankit sample {run_dir} --n 64 --out {run_dir / 'sample.png'}"
+        f"next: gankit sample {run_dir} --n 64 --out {run_dir / 'sample.png'}\n"
+        f"run folder: {run_dir}  (config.yaml, {span}, losses.png{extra}, metrics.jsonl, checkpoints/: {checkpoints})"
     )
 
 
