@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from gankit.config import RunConfig, load_config
-from gankit.data import build_dataset
+from gankit.data import DataSet, build_dataset
 from gankit.data.sampler import BatchSampler
 from gankit.errors import ConfigError, RunError
 from gankit.losses import LOSSES, PENALTIES, clip_weights
@@ -29,21 +29,32 @@ def _count(module: torch.nn.Module) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
 
 
-def build_trainer(config: RunConfig, run_dir: Path | None, out: str | Path, name: str | None, quiet: bool) -> Trainer:
-    """Everything the config names, wired into a Trainer; makes a new run folder unless `run_dir` is given."""
+def build_trainer(
+    config: RunConfig,
+    run_dir: Path | None,
+    out: str | Path,
+    name: str | None,
+    quiet: bool,
+    data: DataSet | None = None,
+) -> Trainer:
+    """Everything the config names, wired into a Trainer; makes a new run folder unless `run_dir` is given.
+
+    `data` replaces the configured data set (benchmarks feed synthetic data of the same shape).
+    """
     cfg_d, cfg_m, cfg_t = config.data, config.model, config.train
     device = resolve_device(cfg_t.device)
     torch.manual_seed(cfg_t.seed)
-    data = build_dataset(
-        cfg_d.name,
-        cfg_d.root,
-        cfg_d.split,
-        cfg_d.resolution,
-        cfg_d.channels,
-        cfg_d.max_items,
-        cfg_t.seed,
-        **cfg_d.kwargs,
-    )
+    if data is None:
+        data = build_dataset(
+            cfg_d.name,
+            cfg_d.root,
+            cfg_d.split,
+            cfg_d.resolution,
+            cfg_d.channels,
+            cfg_d.max_items,
+            cfg_t.seed,
+            **cfg_d.kwargs,
+        )
     if cfg_t.batch_size > len(data):
         raise ConfigError(f"train.batch_size {cfg_t.batch_size} is larger than the data set ({len(data)} items)")
     G, D = build_models(cfg_m.name, data.shape, cfg_m.z_dim, data.num_classes, **cfg_m.kwargs)
