@@ -52,11 +52,11 @@ def gankit_rate(preset: str, batch: int, steps: int, warmup: int) -> float:
         trainer = build_trainer(config, None, out, "bench", quiet=True, data=synthetic(PRESETS[preset]))
         batches = (batch for epoch in itertools.count(1) for batch in trainer.sampler.epoch(epoch))
         for _ in range(warmup):
-            trainer.train_step(*next(batches), trainer.stats)
+            trainer.train_step(*next(batches))
             trainer.step += 1
         start = time.perf_counter()
         for _ in range(steps):
-            trainer.train_step(*next(batches), trainer.stats)
+            trainer.train_step(*next(batches))
             trainer.step += 1
             if trainer.step % 50 == 0:
                 trainer.stats.flush()  # the loop's readout cost, as in training

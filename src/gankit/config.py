@@ -22,6 +22,7 @@ from gankit.errors import ConfigError
 from gankit.losses import LOSSES
 from gankit.metrics.names import metric_names
 from gankit.models import MODELS
+from gankit.registry import unknown_name
 from gankit.training.optim import OPTIMIZERS
 from gankit.training.trainer import READOUT_KEYS
 from gankit.typecheck import coerce
@@ -59,6 +60,13 @@ class ModelConfig:
     def __post_init__(self) -> None:
         _positive("model.z_dim", self.z_dim)
         self.kwargs = _check_kwargs(MODELS, self.name, self.kwargs, "model", skip=("shape", "z_dim", "num_classes"))
+
+
+POSITIVE_TRAIN_FIELDS = (
+    "epochs", "batch_size", "lr_g", "lr_d", "d_steps", "sample_every", "grid_size", "log_every",
+    "checkpoint_every", "keep_checkpoints", "grad_clip", "gp_weight", "r1_weight", "r1_every", "clip_weights",
+    "checkpoint_steps", "eval_every", "eval_n", "aux_weight",
+)  # fmt: skip
 
 
 @dataclass
@@ -99,11 +107,8 @@ class TrainConfig:
     rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "lr_g", "lr_d", "d_steps", "sample_every", "grid_size", "log_every"):
+        for name in POSITIVE_TRAIN_FIELDS:  # None, where allowed, means "off" and passes
             _positive(f"train.{name}", getattr(self, name))
-        for name in ("checkpoint_every", "keep_checkpoints"):
-            _positive(f"train.{name}", getattr(self, name))
-        _positive("train.grad_clip", self.grad_clip)
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
         if not 0 <= self.label_smoothing < 0.5:
@@ -112,21 +117,14 @@ class TrainConfig:
             raise ConfigError(f"train.betas must each be in [0, 1), got {list(self.betas)}")
         if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
-        for name in ("gp_weight", "r1_weight", "clip_weights"):
-            _positive(f"train.{name}", getattr(self, name))
-        _positive("train.r1_every", self.r1_every)
-        _positive("train.checkpoint_steps", self.checkpoint_steps)
         if not 0 < self.rollback_lr_scale < 1:
             raise ConfigError(f"train.rollback_lr_scale must be in (0, 1), got {self.rollback_lr_scale}")
-        _positive("train.eval_every", self.eval_every)
-        _positive("train.eval_n", self.eval_n)
         extractor = Path(self.eval_extractor).stem if self.eval_extractor.endswith(".json") else self.eval_extractor
         valid = list(READOUT_KEYS) + (metric_names(self.eval_n, extractor, True) if self.eval_every else [])
         if self.best_metric is not None and self.best_metric not in valid:
             hint = "" if self.eval_every else "evaluation metrics need train.eval_every; "
             raise ConfigError(f"unknown train.best_metric {self.best_metric!r}", f"{hint}valid: {', '.join(valid)}")
         _positive("train.instance_noise", self.instance_noise, allow_zero=True)
-        _positive("train.aux_weight", self.aux_weight)
         loss = LOSSES.get(self.loss)()
         if self.label_smoothing > 0 and not loss.smoothing:
             raise ConfigError(f"train.label_smoothing does not apply to the {self.loss} loss", "set it to 0")
@@ -210,11 +208,7 @@ def _read_yaml(text: str, source: str) -> dict[str, Any]:
 def preset_values(name: str) -> dict[str, Any]:
     names = [n for n, _ in list_presets()]
     if name not in names:
-        import difflib
-
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(f"unknown preset {name!r}", f"{hint}valid: {', '.join(names)}")
+        raise unknown_name("preset", name, names)
     return _read_yaml((resources.files("gankit.presets") / f"{name}.yaml").read_text(), f"preset {name}")
 
 

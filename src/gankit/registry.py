@@ -10,6 +10,13 @@ from typing import Any
 from gankit.errors import ConfigError
 
 
+def unknown_name(kind: str, name: object, valid: list[str]) -> ConfigError:
+    """The error for a name that is not among `valid`, with the closest one as a "did you mean"."""
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigError(f"unknown {kind} {name!r}", f"{hint}valid: {', '.join(valid)}")
+
+
 class Registry:
     """Maps a name to a factory; `get` fails with the valid names and a "did you mean"."""
 
@@ -28,9 +35,7 @@ class Registry:
 
     def get(self, name: str) -> Callable[..., Any]:
         if name not in self._items:
-            close = difflib.get_close_matches(str(name), self._items, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(f"unknown {self.kind} {name!r}", f"{hint}valid: {', '.join(self.names())}")
+            raise unknown_name(self.kind, name, self.names())
         return self._items[name]
 
     def names(self) -> list[str]:

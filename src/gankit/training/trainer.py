@@ -136,12 +136,12 @@ class Trainer:
         with bar, self._stop_on_signals():
             for epoch in range(self.step // per_epoch + 1, self.epochs + 1):
                 for real, labels in self.sampler.epoch(epoch, start=self.step % per_epoch):
-                    self.train_step(real, labels, self.stats)
+                    self.train_step(real, labels)
                     self.step += 1
                     seen += len(real)
                     bar.update()
                     if self.step % self.log_every == 0 or self.step == total:
-                        record = self.readout(self.stats, epoch, seen / (time.perf_counter() - started))
+                        record = self.readout(epoch, seen / (time.perf_counter() - started))
                         shown = {k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g") if k in record}
                         bar.set_postfix(shown, refresh=False)
                     if self.stop_requested:
@@ -172,8 +172,8 @@ class Trainer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None, stats: Stats) -> None:
-        obj, n = self.objective, len(real)
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None) -> None:
+        obj, n, stats = self.objective, len(real), self.stats
         g_turn = self.step % self.d_steps == self.d_steps - 1
         obj.set_progress(self.step / self.total_steps)
         with autocast(self.device, self.precision):
@@ -195,9 +195,9 @@ class Trainer:
             for key, value in g_stats.items():
                 stats.add(key, value)
 
-    def readout(self, stats: Stats, epoch: int, images_per_s: float) -> dict:
+    def readout(self, epoch: int, images_per_s: float) -> dict:
         """Average the stats since the last readout (one host sync), check them, append them to metrics.jsonl."""
-        values = stats.flush()
+        values = self.stats.flush()
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             raise DivergenceError(
