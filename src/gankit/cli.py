@@ -24,6 +24,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from gankit.config import load_config
     from gankit.errors import ConfigError
     from gankit.train import resume, train
+    from gankit.training.distributed import is_main_process
 
     if args.resume:
         if args.set:
@@ -32,7 +33,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.preset, args.config, args.set or [])
         run_dir = train(config, out=args.out, name=args.name or args.preset, quiet=args.quiet)
-    if (run_dir / "checkpoints" / "final.json").is_file():
+    if is_main_process() and (run_dir / "checkpoints" / "final.json").is_file():
         print(_summary(run_dir))
     return 0
 

@@ -72,7 +72,7 @@ POSITIVE_TRAIN_FIELDS = (
 @dataclass
 class TrainConfig:
     epochs: int = 20  # passes over the data set
-    batch_size: int = 64  # real images per D step
+    batch_size: int = 64  # real images per D step (under torchrun: the global batch, split over the processes)
     seed: int = 0  # seeds weights, data order and noise
     loss: str = "nonsaturating"  # adversarial loss: `gankit losses`
     optimizer: str = "adam"  # adam or rmsprop
@@ -105,6 +105,7 @@ class TrainConfig:
     best_mode: Literal["min", "max"] = "min"  # whether a lower or a higher best_metric is better
     on_divergence: Literal["stop", "rollback"] = "stop"  # on NaN/Inf: stop, or reload the last checkpoint
     rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
+    sync_batchnorm: bool = False  # under torchrun: BatchNorm statistics over the global batch, not each rank's
 
     def __post_init__(self) -> None:
         for name in POSITIVE_TRAIN_FIELDS:  # None, where allowed, means "off" and passes

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from gankit.config import RunConfig, load_config
 from gankit.data import DataSet, build_dataset
@@ -18,9 +19,11 @@ from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
 from gankit.training.device import resolve_device
+from gankit.training.distributed import World, rank_seed, world_from_env
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective, Penalty
 from gankit.training.optim import build_optimizer
+from gankit.training.sync_batchnorm import convert_sync_batchnorm
 from gankit.training.trainer import Network, Trainer
 
 
@@ -36,13 +39,23 @@ def build_trainer(
     name: str | None,
     quiet: bool,
     data: DataSet | None = None,
+    world: World | None = None,
+    device: torch.device | None = None,
 ) -> Trainer:
     """Everything the config names, wired into a Trainer; makes a new run folder unless `run_dir` is given.
 
-    `data` replaces the configured data set (benchmarks feed synthetic data of the same shape).
+    `data` replaces the configured data set (benchmarks feed synthetic data of the same shape). Under torchrun
+    `world` is this process's rank (see `world_from_env`): G and D are wrapped in DistributedDataParallel and
+    train.batch_size is the global batch, split evenly over the processes.
     """
     cfg_d, cfg_m, cfg_t = config.data, config.model, config.train
-    device = resolve_device(cfg_t.device)
+    world = world or World()
+    device = device or resolve_device(cfg_t.device)
+    if cfg_t.batch_size % world.size:
+        raise ConfigError(
+            f"train.batch_size {cfg_t.batch_size} (the global batch) does not split evenly over {world.size} processes",
+            f"use a multiple of {world.size}",
+        )
     torch.manual_seed(cfg_t.seed)
     if data is None:
         data = build_dataset(
@@ -60,7 +73,15 @@ def build_trainer(
     G, D = build_models(cfg_m.name, data.shape, cfg_m.z_dim, data.num_classes, **cfg_m.kwargs)
     G.to(device)
     D.to(device)
-    sampler = BatchSampler(data, cfg_t.batch_size, cfg_t.seed, device)
+    if cfg_t.sync_batchnorm and world.size > 1:
+        G, D = convert_sync_batchnorm(G, device), convert_sync_batchnorm(D, device)
+    ema = None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay)
+    G_train, D_train = G, D
+    if world.size > 1:
+        torch.manual_seed(rank_seed(cfg_t.seed, world.rank))  # dropout, penalties' draws: one stream per rank
+        ids = [device.index] if device.type == "cuda" else None
+        G_train, D_train = DistributedDataParallel(G, device_ids=ids), DistributedDataParallel(D, device_ids=ids)
+    sampler = BatchSampler(data, cfg_t.batch_size, cfg_t.seed, device, world.rank, world.size)
     total_steps = cfg_t.epochs * len(sampler)
 
     def network(module, lr, steps, constraint=None):
@@ -72,19 +93,25 @@ def build_trainer(
     if cfg_t.r1_weight:
         penalties.append(Penalty("r1", PENALTIES.get("r1"), cfg_t.r1_weight, cfg_t.r1_every))
     objective = GANObjective(
-        G,
-        D,
+        G_train,
+        D_train,
         LOSSES.get(cfg_t.loss)(),
         cfg_t.label_smoothing,
         num_classes=G.num_classes,
         penalties=tuple(penalties),
         instance_noise=cfg_t.instance_noise,
         aux_weight=cfg_t.aux_weight if cfg_m.kwargs.get("aux_classifier") else 0.0,
+        z_dim=G.z_dim,
+        latent_seed=cfg_t.seed + 2,
+        shard=(world.rank, world.size),
+        device=device,
     )
 
-    if run_dir is None:
-        run_dir = create_run_dir(out, name or f"{cfg_d.name}-{cfg_m.name}")
-        atomic_write_text(run_dir / "config.yaml", config.dump())
+    if run_dir is None:  # rank 0 makes the folder and tells the others its name
+        if world.main:
+            run_dir = create_run_dir(out, name or f"{cfg_d.name}-{cfg_m.name}")
+            atomic_write_text(run_dir / "config.yaml", config.dump())
+        run_dir = Path(world.share_text(str(run_dir) if world.main else None))
     grid = cfg_t.grid_size
     fixed_labels = None
     if G.num_classes:  # one row per class, as many columns as the grid size allows (at least 1)
@@ -109,11 +136,11 @@ def build_trainer(
         best_metric=cfg_t.best_metric,
         best_mode=cfg_t.best_mode,
         on_divergence=cfg_t.on_divergence,
-        judge=_judge(config, data) if cfg_t.eval_every else None,
+        judge=_judge(config, data) if cfg_t.eval_every and world.main else None,
         eval_every=cfg_t.eval_every,
         rollback_lr_scale=cfg_t.rollback_lr_scale,
         keep_checkpoints=cfg_t.keep_checkpoints,
-        ema=None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay),
+        ema=ema,
         fixed_noise=fixed_noise.to(device),
         fixed_labels=fixed_labels,
         reference_points=None if data.is_image else data.x[:2000],
@@ -128,14 +155,23 @@ def build_trainer(
             "data": {"name": cfg_d.name, "class_names": data.class_names},
         },
         quiet=quiet,
+        world=world,
+        seed=cfg_t.seed,
     )
-    say = print if quiet else (lambda msg: print(msg, file=sys.stderr))
-    shape = "x".join(map(str, data.shape))
-    say(
-        f"gankit: {cfg_m.name} on {cfg_d.name} ({len(data)} items of {shape}) | G {_count(G)} D {_count(D)} params | "
-        f"batch {cfg_t.batch_size}, {len(sampler)} steps/epoch x {cfg_t.epochs} epochs | {device} {cfg_t.precision} | "
-        f"-> {run_dir}"
-    )
+    if world.main:
+        say = print if quiet else (lambda msg: print(msg, file=sys.stderr))
+        shape = "x".join(map(str, data.shape))
+        batch = (
+            f"{cfg_t.batch_size}"
+            if world.size == 1
+            else f"{cfg_t.batch_size} = {world.size} processes x {sampler.local_batch}"
+        )
+        where = f"{device}" if world.size == 1 else f"{world.size} x {device.type} (DDP)"
+        say(
+            f"gankit: {cfg_m.name} on {cfg_d.name} ({len(data)} items of {shape}) | G {_count(G)} D {_count(D)} params | "
+            f"batch {batch}, {len(sampler)} steps/epoch x {cfg_t.epochs} epochs | {where} {cfg_t.precision} | "
+            f"-> {run_dir}"
+        )
     return trainer
 
 
@@ -155,9 +191,10 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
 
     SIGINT or SIGTERM ends training after the current step with a checkpoint; `resume` continues it.
     """
-    trainer = build_trainer(config, None, out, name, quiet)
-    _finish(trainer, trainer.fit())
-    return trainer.run_dir
+    with world_from_env(resolve_device(config.train.device)) as (world, device):
+        trainer = build_trainer(config, None, out, name, quiet, world=world, device=device)
+        _finish(trainer, trainer.fit())
+        return trainer.run_dir
 
 
 def resume(run_dir: str | Path, quiet: bool = False) -> Path:
@@ -169,25 +206,29 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
         raise RunError(
             f"run {run_dir} has already finished", "start a new run, e.g. gankit train --config its config.yaml"
         )
-    for torn in (run_dir / "checkpoints").glob(".*.tmp"):  # left by a write that a kill interrupted
-        torn.unlink()
-    record = latest_checkpoint(run_dir, final=False)
-    meta, tensors = load_checkpoint(record)
-    trainer = build_trainer(load_config(config_file=run_dir / "config.yaml"), run_dir, run_dir.parent, None, quiet)
-    try:
-        trainer.restore(meta, tensors)
-    except (RuntimeError, KeyError, ValueError) as err:
-        raise RunError(f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}") from None
-    print(
-        f"gankit: resuming {run_dir} from step {trainer.step} ({record.name})",
-        file=sys.stderr if not quiet else sys.stdout,
-    )
-    _finish(trainer, trainer.fit())
+    config = load_config(config_file=run_dir / "config.yaml")
+    with world_from_env(resolve_device(config.train.device)) as (world, device):
+        if world.main:
+            for torn in (run_dir / "checkpoints").glob(".*.tmp"):  # left by a write that a kill interrupted
+                torn.unlink()
+        record = latest_checkpoint(run_dir, final=False)  # every rank loads the same one (a shared file system)
+        meta, tensors = load_checkpoint(record)
+        trainer = build_trainer(config, run_dir, run_dir.parent, None, quiet, world=world, device=device)
+        try:
+            trainer.restore(meta, tensors)
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise RunError(f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}") from None
+        if world.main:
+            print(
+                f"gankit: resuming {run_dir} from step {trainer.step} ({record.name})",
+                file=sys.stderr if not quiet else sys.stdout,
+            )
+        _finish(trainer, trainer.fit())
     return run_dir
 
 
 def _finish(trainer: Trainer, finished: bool) -> None:
-    if not finished:
+    if not finished and trainer.world.main:
         print(
             f"gankit: stopped at step {trainer.step} with a checkpoint; continue with: gankit train --resume {trainer.run_dir}",
             file=sys.stderr,

@@ -29,3 +29,20 @@ def test_order_depends_only_on_seed_and_epoch():
     resumed = [x for x, _ in a.epoch(2, start=3)]
     full = [x for x, _ in a.epoch(2)]
     assert all(torch.equal(p, q) for p, q in zip(resumed, full[3:]))
+
+
+def test_ranks_split_each_global_batch_without_overlap():
+    cpu = torch.device("cpu")
+    one = [x for x, _ in BatchSampler(_data(), 8, seed=3, device=cpu).epoch(2)]
+    ranks = [[x for x, _ in BatchSampler(_data(), 8, 3, cpu, rank=r, world=2).epoch(2, start=1)] for r in (0, 1)]
+    assert all(len(batches) == len(one) - 1 for batches in ranks)
+    for i, whole in enumerate(one[1:]):
+        assert len(ranks[0][i]) == len(ranks[1][i]) == 4
+        assert torch.equal(torch.cat([ranks[0][i], ranks[1][i]]), whole)  # rank 0 first half, rank 1 second
+
+
+def test_a_global_batch_must_split_evenly():
+    import pytest
+
+    with pytest.raises(ValueError, match="split evenly over 3"):
+        BatchSampler(_data(), 8, 0, torch.device("cpu"), rank=0, world=3)

@@ -99,7 +99,7 @@ def test_conditional_pairs_use_the_label(name, condition):
 @pytest.mark.parametrize("name", MODELS.names())
 def test_auxiliary_classifier_head(name):
     G, D = build_models(name, (1, 28, 28), z_dim=8, num_classes=10, aux_classifier=True)
-    logits, classes = D.forward_aux(torch.randn(3, 1, 28, 28))
+    logits, classes = D(torch.randn(3, 1, 28, 28), classify=True)
     assert logits.shape == (3,) and classes.shape == (3, 10)
     assert G(torch.randn(3, 8), torch.tensor([0, 1, 2])).shape == (3, 1, 28, 28)
 

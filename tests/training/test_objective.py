@@ -43,3 +43,16 @@ def test_conditional_latents_and_aux_loss():
     g_loss, g_stats = obj.g_loss(fake, c_fake)
     g_loss.backward()
     assert "g_aux" in g_stats and all(p.grad is not None for p in obj.G.parameters())
+
+
+def test_ranks_draw_their_slice_of_the_latents_one_process_would_draw():
+    one = _objective(num_classes=3, model={"condition": "concat"}, latent_seed=5)
+    z, c = one.latents(8, torch.device("cpu"))
+    parts = [_objective(num_classes=3, model={"condition": "concat"}, latent_seed=5, shard=(r, 2)) for r in (0, 1)]
+    drawn = [p.latents(4, torch.device("cpu")) for p in parts]
+    assert torch.equal(torch.cat([d[0] for d in drawn]), z)
+    assert torch.equal(torch.cat([d[1] for d in drawn]), c)
+    z2, _ = one.latents(8, torch.device("cpu"))
+    assert not torch.equal(z, z2)  # the stream moves on
+    torch.manual_seed(123)  # and does not depend on the global RNG
+    assert torch.equal(_objective(latent_seed=5).latents(8, torch.device("cpu"))[0], z)

@@ -2,7 +2,7 @@
 
 Every generator is called as G(z, c=None) -> [N, *shape] and has `z_dim` and `num_classes` (None when
 unconditional); every discriminator as D(x, c=None) -> [N] logits, and, when built with an auxiliary
-classifier, D.forward_aux(x, c) -> (logits, class logits). The training loop relies on nothing else.
+classifier, D(x, c, classify=True) -> (logits, class logits). The training loop relies on nothing else.
 """
 
 from __future__ import annotations

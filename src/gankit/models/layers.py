@@ -85,12 +85,13 @@ class HeadDiscriminator(nn.Module):
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.features(x, c), c)  # [N] logits; the sigmoid lives in the loss
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None, classify: bool = False):
+        """[N] logits (the sigmoid lives in the loss); with `classify`, also [N, K] class logits (AC-GAN).
 
-    def forward_aux(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        One `forward` for both, not a second method, so that a DistributedDataParallel wrapper sees every call.
+        """
         h = self.features(x, c)
-        return self.head(h, c), self.head.classify(h)  # [N] logits, [N, K] class logits
+        return (self.head(h, c), self.head.classify(h)) if classify else self.head(h, c)
 
 
 def one_hot_maps(c: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch.Tensor:

@@ -38,8 +38,18 @@ class GANObjective:
         penalties: tuple[Penalty, ...] = (),
         instance_noise: float = 0.0,
         aux_weight: float = 0.0,
+        z_dim: int | None = None,
+        latent_seed: int = 0,
+        shard: tuple[int, int] = (0, 1),
+        device: torch.device | str = "cpu",
     ):
+        # G and D may be DistributedDataParallel wrappers; the objective only calls them.
         self.G, self.D, self.loss = generator, discriminator, loss
+        self.z_dim = generator.z_dim if z_dim is None else z_dim
+        # Latents come from their own stream, drawn for the global batch on every rank and sliced (rank, ranks),
+        # so N processes train on exactly the latents one process would (the checkpoint keeps this stream).
+        self.latent_rng = torch.Generator(device=device).manual_seed(latent_seed)
+        self.shard = shard
         self.label_smoothing, self.num_classes = label_smoothing, num_classes
         self.penalties, self.instance_noise, self.aux_weight = penalties, instance_noise, aux_weight
         self.noise_std = instance_noise  # annealed to 0 over the run by set_progress
@@ -49,9 +59,13 @@ class GANObjective:
         self.noise_std = self.instance_noise * max(0.0, 1.0 - fraction)
 
     def latents(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """z [N, z_dim] ~ N(0, I), and uniformly drawn classes [N] when the generator is conditional."""
-        z = torch.randn(n, self.G.z_dim, device=device)
-        c = None if self.num_classes is None else torch.randint(self.num_classes, (n,), device=device)
+        """This rank's n of z [N, z_dim] ~ N(0, I), and uniform classes [N] when the generator is conditional."""
+        rank, ranks = self.shard
+        mine = slice(rank * n, (rank + 1) * n)
+        z = torch.randn(n * ranks, self.z_dim, generator=self.latent_rng, device=device)[mine]
+        c = None
+        if self.num_classes is not None:
+            c = torch.randint(self.num_classes, (n * ranks,), generator=self.latent_rng, device=device)[mine]
         return z, c
 
     def generate(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -62,7 +76,7 @@ class GANObjective:
         if self.noise_std > 0:
             x = x + self.noise_std * torch.randn_like(x)
         if self.aux_weight > 0:
-            return self.D.forward_aux(x, c)  # (logits [N], class logits [N, K])
+            return self.D(x, c, classify=True)  # (logits [N], class logits [N, K])
         return self.D(x, c), None
 
     def _summary(self, logits: torch.Tensor) -> torch.Tensor:

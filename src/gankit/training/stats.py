@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 
@@ -17,11 +19,13 @@ class Stats:
         self._sums[name] = self._sums[name] + value if name in self._sums else value.clone()
         self._counts[name] = self._counts.get(name, 0) + 1
 
-    def flush(self) -> dict[str, float]:
+    def flush(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
+        """`reduce` (e.g. an average over ranks) is applied to all the sums at once, before the sync."""
         if not self._sums:
             return {}
         names = list(self._sums)
-        values = torch.stack([self._sums[n] for n in names]).tolist()  # the one host sync
+        sums = torch.stack([self._sums[n] for n in names])
+        values = (sums if reduce is None else reduce(sums)).tolist()  # the one host sync
         out = {n: v / self._counts[n] for n, v in zip(names, values)}
         self._sums.clear()
         self._counts.clear()

@@ -25,10 +25,11 @@ from tqdm import tqdm
 
 from gankit.data import to_uint8
 from gankit.data.sampler import BatchSampler
-from gankit.errors import DivergenceError
+from gankit.errors import DivergenceError, RunError
 from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint, module_state, prune_checkpoints, save_checkpoint
 from gankit.runs.files import atomic_write_text
 from gankit.training.device import autocast
+from gankit.training.distributed import World, rank_seed
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
 from gankit.training.state import capture_rng, restore_optimizer, restore_rng, restore_scheduler, scheduler_state
@@ -97,6 +98,8 @@ class Trainer:
     rollbacks: int = 0
     stop_requested: bool = False
     saved_step: int | None = None  # step of the newest checkpoint
+    world: World = field(default_factory=World)  # under torchrun: this rank; only rank 0 writes files
+    seed: int = 0  # the run's seed; under torchrun each rank's own random stream is derived from it
 
     @property
     def total_steps(self) -> int:
@@ -118,12 +121,15 @@ class Trainer:
 
     def rollback(self, err: DivergenceError) -> None:
         self.rollbacks += 1
+        self.world.barrier()  # rank 0's newest checkpoint is on disk before any rank reads it
         record = latest_checkpoint(self.run_dir, final=False)
         self.restore(*load_checkpoint(record))
         for network in (self.g, self.d):
             network.scheduler.base_lrs = [lr * self.rollback_lr_scale for lr in network.scheduler.base_lrs]
             for group, lr in zip(network.optimizer.param_groups, network.scheduler.get_last_lr()):
                 group["lr"] = lr * self.rollback_lr_scale
+        if not self.world.main:
+            return
         print(
             f"gankit: {err.message}; rolled back to step {self.step} with learning rates x{self.rollback_lr_scale}",
             file=sys.stderr,
@@ -132,7 +138,8 @@ class Trainer:
     def _fit(self) -> bool:
         per_epoch, total = len(self.sampler), self.total_steps
         started, seen = time.perf_counter(), 0
-        bar = tqdm(total=total, initial=self.step, disable=self.quiet, unit="step", dynamic_ncols=True, leave=False)
+        quiet = self.quiet or not self.world.main
+        bar = tqdm(total=total, initial=self.step, disable=quiet, unit="step", dynamic_ncols=True, leave=False)
         with bar, self._stop_on_signals():
             for epoch in range(self.step // per_epoch + 1, self.epochs + 1):
                 for real, labels in self.sampler.epoch(epoch, start=self.step % per_epoch):
@@ -144,7 +151,7 @@ class Trainer:
                         record = self.readout(epoch, seen / (time.perf_counter() - started))
                         shown = {k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g") if k in record}
                         bar.set_postfix(shown, refresh=False)
-                    if self.stop_requested:
+                    if self.world.any(self.stop_requested):  # every rank stops at the same step
                         self.save(epoch)
                         return False
                     if self.checkpoint_steps and self.step % self.checkpoint_steps == 0:
@@ -186,18 +193,34 @@ class Trainer:
         for key, value in d_stats.items():
             stats.add(key, value)
         if g_turn:
-            with autocast(self.device, self.precision):
-                loss_g, g_stats = obj.g_loss(fake, c_fake)
-            self.g.step(loss_g)
+            with self._d_frozen():
+                with autocast(self.device, self.precision):
+                    loss_g, g_stats = obj.g_loss(fake, c_fake)
+                self.g.step(loss_g)
             if self.ema is not None:
-                self.ema.update(self.objective.G)
+                self.ema.update(self.g.module)
             stats.add("loss_g", loss_g)
             for key, value in g_stats.items():
                 stats.add(key, value)
 
+    @contextlib.contextmanager
+    def _d_frozen(self):
+        """G's step back-propagates through D to its inputs only: D's weight gradients are neither computed nor,
+        under DDP, all-reduced (D is reduced in its own step)."""
+        params = [p for p in self.d.module.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        no_sync = getattr(self.objective.D, "no_sync", contextlib.nullcontext)
+        try:
+            with no_sync():
+                yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
     def readout(self, epoch: int, images_per_s: float) -> dict:
-        """Average the stats since the last readout (one host sync), check them, append them to metrics.jsonl."""
-        values = self.stats.flush()
+        """Average the stats since the last readout over steps and ranks (one host sync), check them, log them."""
+        values = self.stats.flush(self.world.mean_)
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             raise DivergenceError(
@@ -206,13 +229,15 @@ class Trainer:
             )
         record = {"step": self.step, "epoch": epoch, **values, "lr_g": self.g.scheduler.get_last_lr()[0]}
         record["lr_d"] = self.d.scheduler.get_last_lr()[0]
-        record["images_per_s"] = round(images_per_s, 1)
+        record["images_per_s"] = round(images_per_s * self.world.size, 1)
         self.append_record(record, epoch)
         return record
 
     def append_record(self, record: dict, epoch: int) -> None:
         """Add a record to metrics.jsonl; if it improves on the best metric, write checkpoints/best."""
         self.records.append(record)
+        if not self.world.main:
+            return
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
         value = record.get(self.best_metric) if self.best_metric else None
@@ -222,7 +247,7 @@ class Trainer:
 
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:
-        G = self.objective.G if self.ema is None else self.ema.module
+        G = self.g.module if self.ema is None else self.ema.module
         was_training = G.training
         G.eval()
         fake = G(self.fixed_noise, self.fixed_labels)
@@ -234,19 +259,20 @@ class Trainer:
             save_scatter(fake.float(), path, self.reference_points)
 
     def end_epoch(self, epoch: int) -> None:
-        if epoch % self.sample_every == 0 or epoch == self.epochs:
-            self.save_samples(self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
-        if self.judge is not None and epoch % self.eval_every == 0:
-            G = self.objective.G if self.ema is None else self.ema.module
-            self.append_record({"step": self.step, "epoch": epoch, **self.judge(G)}, epoch)
-            plot_metrics(self.records, self.run_dir / "metrics.png")
-        if self.records:
-            plot_losses(self.records, self.run_dir / "losses.png")
+        if self.world.main:  # samples, evaluation and plots: rank 0 only (the others wait at the next collective)
+            if epoch % self.sample_every == 0 or epoch == self.epochs:
+                self.save_samples(self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
+            if self.judge is not None and epoch % self.eval_every == 0:
+                G = self.g.module if self.ema is None else self.ema.module
+                self.append_record({"step": self.step, "epoch": epoch, **self.judge(G)}, epoch)
+                plot_metrics(self.records, self.run_dir / "metrics.png")
+            if self.records:
+                plot_losses(self.records, self.run_dir / "losses.png")
         if epoch % self.checkpoint_every == 0 and epoch < self.epochs and self.saved_step != self.step:
             self.save(epoch)
 
     def _modules(self) -> dict[str, nn.Module]:
-        modules = {"G": self.objective.G, "D": self.objective.D}
+        modules = {"G": self.g.module, "D": self.d.module}
         if self.ema is not None:
             modules["G_ema"] = self.ema.module
         return modules
@@ -254,12 +280,15 @@ class Trainer:
     def save(self, epoch: int, name: str | None = None) -> None:
         """Checkpoint everything an exact resume needs: weights, optimisers, schedulers, RNGs, running stats.
 
-        A state whose running losses are already NaN/Inf is never saved: a rollback must find good weights.
+        Every rank calls this at the same steps and only rank 0 writes; `best` involves no collective, since
+        evaluation runs on rank 0 alone.
         """
-        bad = self.stats.non_finite()
-        if bad:
-            raise DivergenceError(f"training diverged by step {self.step}: {bad} is not finite")
+        self._check_savable(name == "best")
         modules = self._modules()
+        if not self.world.main:
+            if name is None:
+                self.saved_step = self.step
+            return
         optimizers = {"opt_g": self.g.optimizer, "opt_d": self.d.optimizer}
         rng_tensors, rng_values = capture_rng()
         stats_tensors, stats_counts = self.stats.state()
@@ -275,6 +304,7 @@ class Trainer:
             "rng": rng_values,
         }
         extra = {"fixed_noise": self.fixed_noise, **rng_tensors, **stats_tensors}
+        extra["rng.latent"] = self.objective.latent_rng.get_state()
         if self.fixed_labels is not None:
             extra["fixed_labels"] = self.fixed_labels
         folder = self.run_dir / "checkpoints"
@@ -282,6 +312,25 @@ class Trainer:
         if name is None:
             prune_checkpoints(folder, self.keep_checkpoints)
             self.saved_step = self.step
+
+    def _check_savable(self, local: bool) -> None:
+        """Never save a state whose running losses are NaN/Inf on any rank (a rollback must find good weights),
+        nor one in which the ranks' copies of the networks differ."""
+        bad = self.stats.non_finite()
+        if bad is not None if local else self.world.any(bad is not None):
+            raise DivergenceError(
+                f"training diverged by step {self.step}: {bad or 'a loss on another rank'} is not finite"
+            )
+        if local:
+            return
+        # Without SyncBatchNorm each rank's BatchNorm statistics follow its own batches (DDP copies rank 0's at the
+        # next forward): take rank 0's now, so that every rank holds, and rank 0 saves, one state.
+        self.world.broadcast_([b for m in self._modules().values() for b in m.buffers()])
+        if not self.world.agree([t for m in self._modules().values() for t in m.state_dict().values()]):
+            raise RunError(
+                f"the processes' copies of the networks differ at step {self.step}: the ranks drifted apart",
+                "report this with the run's config.yaml; the last checkpoint before it is intact",
+            )
 
     def restore(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         """Load a checkpoint written by `save`, so that `fit` continues exactly where that run was."""
@@ -298,7 +347,10 @@ class Trainer:
         self.step = self.saved_step = meta["step"]
         self.best_value = meta.get("best_value")
         restore_rng(tensors, meta["rng"])
-        self.records = self._records_up_to(self.step)
+        self.objective.latent_rng.set_state(tensors["rng.latent"])
+        if self.world.size > 1:  # the checkpoint holds rank 0's stream; every rank draws its own from here on
+            torch.manual_seed(rank_seed(self.seed, self.world.rank, self.step))
+        self.records = self._records_up_to(self.step) if self.world.main else []
 
     def _records_up_to(self, step: int) -> list[dict]:
         """metrics.jsonl as of a checkpoint: later records are dropped and the file rewritten atomically."""
