@@ -1,12 +1,17 @@
-"""Training throughput of gankit's loop against the loop the tutorials write, with the same networks.
+"""Training speed: gankit's loop against the tutorial loop, against the machine's ceiling, lever by lever.
 
-    python -m benchmarks.speed [--steps 60] [--repeats 3] [--out docs/performance-table.md]
+    python -m benchmarks.speed                       # everything below, as markdown (about 10 minutes on 2 cores)
+    python -m benchmarks.speed --sections compare --presets mnist-dcgan --batches 64
 
-For each preset and batch size it times full D+G iterations after warm-up (median of repeats) in
-both loops, on synthetic uint8 data of the preset's image shape (so CIFAR-10 needs no download),
-and prints real images per second and the ratio. The reference loop is the tutorial pattern: a
-per-sample Dataset with a per-sample transform behind a DataLoader, a fresh G forward for the G
-step, and `.item()` on each loss every step. Run it alone: another busy process skews every number.
+Sections: `ceiling` (GEMM GFLOP/s of the machine), `compare` (images/s of gankit with each preset's
+shipped settings and of the tutorial loop, same networks and batch, their ratio, the step's FLOPs and
+its share of the GEMM peak and of its own layers' ceiling), `levers` (each speed lever alone against
+the loop with all of them off, at batch 64) and `memory` (peak RSS of a training process per preset).
+
+Every rate is real images per second through full D+G iterations, after warm-up, the median of
+`--repeats` measurements of about `--seconds` each; the loops alternate, since whichever runs second
+gains from the first's warm caches. Data is synthetic uint8 of each preset's image shape. Run it
+alone: another busy process skews every number.
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ import platform
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
+from functools import partial
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
 
-from gankit import build_models, load_config
-from gankit.data.base import DataSet
-from gankit.losses import PENALTIES
+from benchmarks.ceiling import gemm_gflops, layer_calls, layer_ceiling, step_flops
+from benchmarks.memory import peak_rss_mib
+from benchmarks.reference import reference_rate, synthetic
+from gankit import load_config
 from gankit.train import build_trainer
+from gankit.training import optim
 
 PRESETS = {
     "mnist-vanilla": (1, 28, 28),
@@ -37,23 +44,56 @@ PRESETS = {
 }
 
 
-def synthetic(shape: tuple[int, int, int], n: int = 4096) -> DataSet:
-    g = torch.Generator().manual_seed(0)
-    return DataSet(
-        "synthetic",
-        torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g),
-        torch.randint(10, (n,), generator=g),
-    )
+@dataclass(frozen=True)
+class Levers:
+    """How the gankit loop runs: the preset's own settings plus these overrides and switches."""
+
+    overrides: tuple[str, ...] = ()
+    fused_adam: bool = optim.FUSED_ADAM
+    frozen_d: bool = True  # G's step skips D's weight gradients
+    threads: int | None = None
+    notes: dict = field(default_factory=dict, compare=False)
 
 
-def gankit_rate(preset: str, batch: int, steps: int, warmup: int) -> float:
-    config = load_config(preset, overrides=[f"train.batch_size={batch}", "train.log_every=50"])
-    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
-        trainer = build_trainer(config, None, out, "bench", quiet=True, data=synthetic(PRESETS[preset]))
-        batches = (batch for epoch in itertools.count(1) for batch in trainer.sampler.epoch(epoch))
+ALL_OFF = Levers(("train.precision=fp32", "train.channels_last=false"), fused_adam=False, frozen_d=False)
+LEVERS = {
+    "frozen D in G's step": Levers(ALL_OFF.overrides, fused_adam=False, frozen_d=True),
+    "fused Adam": Levers(ALL_OFF.overrides, fused_adam=True, frozen_d=False),
+    "channels_last": Levers(("train.precision=fp32", "train.channels_last=true"), fused_adam=False, frozen_d=False),
+    "bf16 autocast": Levers(("train.precision=bf16", "train.channels_last=false"), fused_adam=False, frozen_d=False),
+    "1 thread": Levers(ALL_OFF.overrides, fused_adam=False, frozen_d=False, threads=1),
+}
+COMPILE = Levers((*ALL_OFF.overrides, "train.compile=true"), fused_adam=False, frozen_d=False)
+
+
+@contextlib.contextmanager
+def trainer_for(preset: str, batch: int, levers: Levers = Levers()):
+    overrides = [f"train.batch_size={batch}", "train.log_every=50", *levers.overrides]
+    threads = torch.get_num_threads()
+    fused, optim.FUSED_ADAM = optim.FUSED_ADAM, levers.fused_adam
+    try:
+        if levers.threads:
+            torch.set_num_threads(levers.threads)
+        with tempfile.TemporaryDirectory() as out:
+            config = load_config(preset, overrides=overrides)
+            with contextlib.redirect_stdout(io.StringIO()):  # the run's header line
+                trainer = build_trainer(config, None, out, "bench", True, synthetic(PRESETS[preset]))
+            if not levers.frozen_d:
+                trainer._d_frozen = contextlib.nullcontext
+            yield trainer
+    finally:
+        optim.FUSED_ADAM = fused
+        torch.set_num_threads(threads)
+
+
+def gankit_rate(preset: str, batch: int, steps: int, warmup: int, levers: Levers = Levers()) -> float:
+    with trainer_for(preset, batch, levers) as trainer:
+        batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+        started = time.perf_counter()
         for _ in range(warmup):
             trainer.train_step(*next(batches))
             trainer.step += 1
+        levers.notes["warmup_s"] = time.perf_counter() - started
         start = time.perf_counter()
         for _ in range(steps):
             trainer.train_step(*next(batches))
@@ -64,91 +104,124 @@ def gankit_rate(preset: str, batch: int, steps: int, warmup: int) -> float:
         return steps * batch / (time.perf_counter() - start)
 
 
-class TutorialDataset(Dataset):
-    """One sample at a time, transformed one at a time, as torchvision-style tutorials do."""
-
-    def __init__(self, data: DataSet):
-        self.x, self.y = data.x, data.labels
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int):
-        image = self.x[i].float() / 255.0  # ToTensor
-        return (image - 0.5) / 0.5, int(self.y[i])  # Normalize((0.5,), (0.5,))
+def steps_for(preset: str, batch: int, seconds: float) -> int:
+    """Steps that take about `seconds` in the gankit loop (at least 5)."""
+    rate = gankit_rate(preset, batch, steps=5, warmup=5)
+    return max(5, round(seconds * rate / batch))
 
 
-def reference_rate(preset: str, batch: int, steps: int, warmup: int) -> float:
-    config = load_config(preset)
-    t, m = config.train, config.model
-    torch.manual_seed(0)
-    G, D = build_models(m.name, PRESETS[preset], m.z_dim, **m.kwargs)
-    Adam = torch.optim.Adam
-    opt_g = Adam(G.parameters(), lr=t.lr_g, betas=t.betas)
-    opt_d = Adam(D.parameters(), lr=t.lr_d, betas=t.betas)
-    loader = DataLoader(TutorialDataset(synthetic(PRESETS[preset])), batch_size=batch, shuffle=True, drop_last=True)
-    wasserstein, gp = t.loss == "wasserstein", PENALTIES.get("gp")
-    done, start, it = 0, None, 0
-    while done < warmup + steps:
-        for real, _ in loader:
-            if done == warmup:
-                start = time.perf_counter()
-            z = torch.randn(batch, m.z_dim)
-            fake = G(z)
-            real_out, fake_out = D(real), D(fake.detach())
-            if wasserstein:
-                d_loss = fake_out.mean() - real_out.mean() + t.gp_weight * gp(D, real, fake)
-            else:
-                ones, zeros = torch.ones_like(real_out), torch.zeros_like(fake_out)
-                d_loss = F.binary_cross_entropy_with_logits(real_out, ones) + F.binary_cross_entropy_with_logits(
-                    fake_out, zeros
-                )
-            opt_d.zero_grad()
-            d_loss.backward()
-            opt_d.step()
-            d_loss.item()
-            it += 1
-            if it % t.d_steps == 0:
-                out = D(G(z))  # tutorials draw the fakes again for the G step
-                g_loss = -out.mean() if wasserstein else F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
-                opt_g.zero_grad()
-                g_loss.backward()
-                opt_g.step()
-                g_loss.item()
-            done += 1
-            if done == warmup + steps:
-                break
-    return steps * batch / (time.perf_counter() - start)
-
-
-def compare(preset: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
-    """Median images/s of (gankit, reference). Measurements alternate, after one untimed run of each:
-    run back to back, whichever goes second gains from the first's warmed caches and allocator."""
-    ours, theirs = [], []
+def measure(runs: dict, repeats: int) -> dict[str, list[float]]:
+    """`repeats` rounds of every named rate function, alternating, after one untimed round."""
+    rates: dict[str, list[float]] = {name: [] for name in runs}
     for i in range(repeats + 1):
-        a, b = gankit_rate(preset, batch, steps, warmup=10), reference_rate(preset, batch, steps, warmup=10)
-        if i:
-            ours.append(a)
-            theirs.append(b)
-    return statistics.median(ours), statistics.median(theirs)
+        for name, run in runs.items():
+            value = run()
+            if i:
+                rates[name].append(value)
+    return rates
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """Median over rounds of a/b: this machine's speed drifts over seconds, and both sides of a round share it."""
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
+def section_ceiling(args) -> dict[str, float]:
+    peaks = {"fp32": gemm_gflops(torch.float32), "bf16": gemm_gflops(torch.bfloat16)}
+    print("## Machine ceiling\n")
+    print(f"fp32 GEMM 2048x2048: {peaks['fp32']:,.0f} GFLOP/s; bf16 GEMM: {peaks['bf16']:,.0f} GFLOP/s\n")
+    return peaks
+
+
+def section_compare(args, peaks: dict[str, float]) -> None:
+    print("## gankit (shipped settings) against the tutorial loop\n")
+    print(
+        "| preset | batch | precision | gankit img/s | tutorial img/s | ratio | GFLOP/step | GFLOP/s | of GEMM peak | of layer ceiling |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for preset in args.presets:
+        for batch in args.batches:
+            steps = args.steps or steps_for(preset, batch, args.seconds)
+            runs = {
+                "ours": partial(gankit_rate, preset, batch, steps, 10),
+                "theirs": partial(reference_rate, preset, PRESETS[preset], batch, steps, 10),
+            }
+            rates = measure(runs, args.repeats)
+            ratio = paired_ratio(rates["ours"], rates["theirs"])
+            ours, theirs = statistics.median(rates["ours"]), statistics.median(rates["theirs"])
+            with trainer_for(preset, batch) as trainer:
+                flops = step_flops(trainer)
+                ceiling = layer_ceiling(trainer, layer_calls(trainer))
+                precision = trainer.precision
+            achieved = flops * ours / batch / 1e9
+            print(
+                f"| {preset} | {batch} | {precision} | {ours:,.0f} | {theirs:,.0f} | "
+                f"{ratio:.2f}x | {flops / 1e9:.3f} | {achieved:,.0f} | "
+                f"{achieved / peaks[precision]:.0%} | {achieved / ceiling:.0%} |",
+                flush=True,
+            )
+    print()
+
+
+def section_levers(args) -> None:
+    print("## Levers, one at a time, batch 64 (images/s, median; in brackets the median per-round ratio to all off)\n")
+    names = ["all off", *LEVERS, "shipped", *(["torch.compile"] if args.compile else [])]
+    print("| preset | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    notes = []
+    for preset in args.presets:
+        steps = args.steps or steps_for(preset, 64, args.seconds)
+        settings = {"all off": ALL_OFF, **LEVERS, "shipped": Levers()}
+        runs = {name: partial(gankit_rate, preset, 64, steps, 10, lv) for name, lv in settings.items()}
+        rates = measure(runs, args.repeats)
+        pairs = {name: (rates[name], rates["all off"]) for name in names[1:] if name in rates}
+        train = load_config(preset).train
+        if args.compile and not (train.gp_weight or train.r1_weight):  # compiled graphs have no double backward
+            compiled = Levers(COMPILE.overrides, fused_adam=False, frozen_d=False)
+            gankit_rate(preset, 64, 5, 10, compiled)  # compiles (slow) and caches
+            notes.append(f"{preset}: torch.compile's first 10 steps took {compiled.notes['warmup_s']:.0f} s")
+            runs = {"on": partial(gankit_rate, preset, 64, steps, 10, compiled), "off": runs["all off"]}
+            timed = measure(runs, args.repeats)
+            pairs["torch.compile"] = (timed["on"], timed["off"])
+        cells = [f"{statistics.median(rates['all off']):,.0f}"] + [
+            f"{statistics.median(pairs[n][0]):,.0f} ({paired_ratio(*pairs[n]):.2f}x)" if n in pairs else "-"
+            for n in names[1:]
+        ]
+        print(f"| {preset} | " + " | ".join(cells) + " |", flush=True)
+    print("\n" + "; ".join(notes) + "\n" if notes else "")
+
+
+def section_memory(args) -> None:
+    print("## Peak memory of a training process (batch 64, data set of the real size, 100 steps, a checkpoint)\n")
+    print("| preset | peak RSS |" + (" CUDA max allocated |" if torch.cuda.is_available() else ""))
+    print("|---|---:|" + ("---:|" if torch.cuda.is_available() else ""))
+    for preset in args.presets:
+        rss, cuda = peak_rss_mib(preset, 64)
+        print(f"| {preset} | {rss:,.0f} MiB |" + (f" {cuda:,.0f} MiB |" if cuda is not None else ""), flush=True)
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60, help="timed iterations per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements per cell; the median is reported")
+    parser.add_argument("--sections", nargs="+", default=["ceiling", "compare", "levers", "memory"])
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--seconds", type=float, default=1.5, help="about how long one measurement runs")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement (overrides --seconds)")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements per cell; the median is reported")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile in the levers table")
     args = parser.parse_args(argv)
     print(
-        f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+        f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}\n"
     )
-    print("| preset | batch | gankit img/s | tutorial loop img/s | ratio |")
-    print("|---|---:|---:|---:|---:|")
-    for preset in args.presets:
-        for batch in args.batches:
-            ours, theirs = compare(preset, batch, args.steps, args.repeats)
-            print(f"| {preset} | {batch} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f}x |", flush=True)
+    peaks = section_ceiling(args) if "ceiling" in args.sections or "compare" in args.sections else {}
+    if "compare" in args.sections:
+        section_compare(args, peaks)
+    if "levers" in args.sections:
+        section_levers(args)
+    if "memory" in args.sections:
+        section_memory(args)
     return 0
 
 

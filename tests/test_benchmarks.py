@@ -1,21 +1,57 @@
-"""The speed benchmark runs end to end (a smoke test: timings are never asserted in tests)."""
+"""The speed benchmark runs end to end (smoke tests: timings are never asserted in tests), and its FLOP
+counting is right where it can be checked by hand."""
 
 import pytest
-from benchmarks import speed
+import torch
+from benchmarks import ceiling, memory, reference, speed
 
 
-def test_speed_benchmark_prints_a_row_per_cell(capsys):
-    assert speed.main(["--steps", "2", "--repeats", "1", "--batches", "8", "--presets", "mnist-vanilla"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| mnist-vanilla")]
-    assert len(rows) == 1 and rows[0].endswith("x |")
+def test_compare_and_levers_print_a_row_per_cell(capsys):
+    argv = ["--sections", "compare", "levers", "--steps", "2", "--repeats", "1", "--batches", "8"]
+    assert speed.main([*argv, "--presets", "mnist-vanilla"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| mnist-vanilla")]
+    assert len(rows) == 2 and "x |" in rows[0] and "(1.00x)" not in rows[1].split("|")[2]
+    assert "GFLOP/s" in out
 
 
 def test_reference_loop_trains_the_same_networks():
     # Both loops must see the preset's shapes: a wrong shape would fail inside the networks.
-    for preset in speed.PRESETS:
-        assert speed.reference_rate(preset, 8, steps=1, warmup=1) > 0
+    for preset, shape in speed.PRESETS.items():
+        assert reference.reference_rate(preset, shape, 8, steps=1, warmup=1) > 0
 
 
 @pytest.mark.parametrize("preset", list(speed.PRESETS))
 def test_gankit_loop_runs_each_preset(preset):
     assert speed.gankit_rate(preset, 8, steps=1, warmup=1) > 0
+
+
+def test_levers_are_applied_and_undone():
+    fused = speed.optim.FUSED_ADAM
+    with speed.trainer_for("mnist-dcgan", 8, speed.LEVERS["bf16 autocast"]) as trainer:
+        assert trainer.precision == "bf16" and not trainer.g.optimizer.defaults["fused"]
+    with speed.trainer_for("mnist-dcgan", 8, speed.LEVERS["channels_last"]) as trainer:
+        real, _ = next(iter(trainer.sampler.epoch(1)))
+        assert real.is_contiguous(memory_format=torch.channels_last)
+    assert fused == speed.optim.FUSED_ADAM
+
+
+def test_step_flops_of_an_mlp_match_the_hand_count():
+    # vanilla on 28x28 with z 100, one hidden layer of 128 each: a linear layer of n_in x n_out on a batch of B
+    # costs 2 B n_in n_out forward and twice that backward (input and weight gradients).
+    with speed.trainer_for("mnist-vanilla", 8) as trainer:
+        flops = ceiling.step_flops(trainer)
+    B, g_layers, d_layers = 8, [(100, 128), (128, 784)], [(784, 128), (128, 1)]
+    per = lambda layers: sum(2 * B * i * o for i, o in layers)  # noqa: E731
+    d_step = per(g_layers) + 2 * per(d_layers) + 2 * per(d_layers) * 2  # G forward; D on real+fake, fwd + bwd
+    # G step: D forward, then backward to its input only (D frozen: no weight gradients); G backward.
+    # The first D layer needs no input gradient on real data, and the first G layer none for z.
+    g_step = per(d_layers) + per(d_layers) + 2 * per(g_layers)
+    expected = d_step + g_step - 2 * B * 784 * 128 - 2 * B * 100 * 128 - 2 * B * 784 * 128
+    assert flops == expected
+
+
+def test_gemm_ceiling_and_memory_probe_run():
+    assert ceiling.gemm_gflops(torch.float32, n=256) > 0
+    rss, cuda = memory.peak_rss_mib("mnist-vanilla", 8)
+    assert 50 < rss < 4096 and (cuda is None) == (not torch.cuda.is_available())

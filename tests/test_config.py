@@ -46,7 +46,7 @@ def test_switching_model_drops_the_old_models_options():
         ("train.epochs=2.5", "train.epochs must be int"),
         ("train.loss=hinj", "unknown loss 'hinj'"),
         ("data.name=mnsit", "did you mean 'mnist'"),
-        ("train.precision=fp8", "one of 'fp32', 'bf16'"),
+        ("train.precision=fp8", "one of 'auto', 'fp32', 'bf16'"),
         ("train.label_smoothing=0.7", r"\[0, 0.5\)"),
         ("train.device=tpu", "train.device must be"),
         ("train.epoch=3", "unknown key train.epoch"),

@@ -69,6 +69,16 @@ def cmd_evaluator_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluator_import_inception(args: argparse.Namespace) -> int:
+    from gankit.metrics.inception import import_inception
+
+    record = import_inception(args.weights, args.out)
+    print(
+        f"wrote {record} and {record.with_suffix('.safetensors').name}; use it with: gankit eval RUN --extractor inception"
+    )
+    return 0
+
+
 def _table(rows: list[tuple[str, str]]) -> int:
     width = max(len(name) for name, _ in rows)
     for name, text in rows:
@@ -116,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run_dir", help="a run folder made by `gankit train`")
     ev.add_argument("--n", type=int, default=10000, help="generated samples (and at most this many real ones)")
     ev.add_argument("--split", choices=["train", "test"], help="real reference split (default: test if it exists)")
-    ev.add_argument("--extractor", default="lenet-mnist", help="lenet-mnist, or the .json of your own evaluator")
+    ev.add_argument(
+        "--extractor",
+        default="lenet-mnist",
+        help="lenet-mnist, inception (imported weights), or your evaluator's .json",
+    )
     ev.add_argument("--seed", type=int, default=0, help="seed of the latents and the real subset (default 0)")
     ev.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
     ev.set_defaults(func=cmd_eval)
@@ -132,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     et.add_argument("--epochs", type=int, default=8)
     et.add_argument("--out", default="evaluators", help="folder for NAME.safetensors and NAME.json")
     et.set_defaults(func=cmd_evaluator_train)
+    ei = evsub.add_parser("import-inception", help="convert the FID Inception-v3 weights you have, once")
+    ei.add_argument("weights", help="pt_inception-2015-12-05-6726825d.pth (a PyTorch state dict; never downloaded)")
+    ei.add_argument(
+        "--out",
+        help="folder for inception.{safetensors,json} (default $GANKIT_EXTRACTORS, else ~/.cache/gankit/extractors, "
+        "where `--extractor inception` looks)",
+    )
+    ei.set_defaults(func=cmd_evaluator_import_inception)
 
     for name, text in (
         ("presets", "list packaged presets"),

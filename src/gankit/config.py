@@ -90,7 +90,10 @@ class TrainConfig:
     aux_weight: float = 1.0  # weight of the AC-GAN class loss (used when model.aux_classifier is true)
     ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast matmuls/convs, fp32 weights and optimiser
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16: autocast matmuls/convs, fp32 weights and optimiser;
+    # auto: bf16 where the device has native bf16 (AVX-512-BF16/AMX CPUs, Ampere+ GPUs), else fp32
+    channels_last: bool = False  # NHWC memory layout for conv models (faster convs on CPU oneDNN and GPU tensor cores)
+    compile: bool = False  # torch.compile G and D (measured slower on a 2-core CPU, see docs/performance.md)
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
     sample_every: int = 1  # epochs between sample grids
     grid_size: int = 64  # images per sample grid, from the same fixed noise every time
@@ -130,6 +133,11 @@ class TrainConfig:
         if self.label_smoothing > 0 and not loss.smoothing:
             raise ConfigError(f"train.label_smoothing does not apply to the {self.loss} loss", "set it to 0")
         OPTIMIZERS.get(self.optimizer)
+        if self.compile and (self.gp_weight or self.r1_weight):
+            raise ConfigError(
+                "train.compile cannot run the gradient penalties (gp_weight, r1_weight): compiled graphs have no double backward",
+                "set train.compile=false",
+            )
 
 
 @dataclass

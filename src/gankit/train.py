@@ -18,7 +18,7 @@ from gankit.models import build_models
 from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
-from gankit.training.device import resolve_device
+from gankit.training.device import resolve_device, resolve_precision
 from gankit.training.distributed import World, rank_seed, world_from_env
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective, Penalty
@@ -71,8 +71,12 @@ def build_trainer(
     if cfg_t.batch_size > len(data):
         raise ConfigError(f"train.batch_size {cfg_t.batch_size} is larger than the data set ({len(data)} items)")
     G, D = build_models(cfg_m.name, data.shape, cfg_m.z_dim, data.num_classes, **cfg_m.kwargs)
-    G.to(device)
-    D.to(device)
+    memory_format = torch.channels_last if cfg_t.channels_last else torch.contiguous_format
+    G.to(device, memory_format=memory_format)
+    D.to(device, memory_format=memory_format)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # the same shapes every step: let cuDNN time and pick its kernels
+    precision = resolve_precision(cfg_t.precision, device)
     if cfg_t.sync_batchnorm and world.size > 1:
         G, D = convert_sync_batchnorm(G, device), convert_sync_batchnorm(D, device)
     ema = None if cfg_t.ema_decay is None else EMA(G, cfg_t.ema_decay)
@@ -81,7 +85,9 @@ def build_trainer(
         torch.manual_seed(rank_seed(cfg_t.seed, world.rank))  # dropout, penalties' draws: one stream per rank
         ids = [device.index] if device.type == "cuda" else None
         G_train, D_train = DistributedDataParallel(G, device_ids=ids), DistributedDataParallel(D, device_ids=ids)
-    sampler = BatchSampler(data, cfg_t.batch_size, cfg_t.seed, device, world.rank, world.size)
+    if cfg_t.compile:
+        G_train, D_train = torch.compile(G_train), torch.compile(D_train)
+    sampler = BatchSampler(data, cfg_t.batch_size, cfg_t.seed, device, world.rank, world.size, memory_format)
     total_steps = cfg_t.epochs * len(sampler)
 
     def network(module, lr, steps, constraint=None):
@@ -128,7 +134,7 @@ def build_trainer(
         device=device,
         epochs=cfg_t.epochs,
         d_steps=cfg_t.d_steps,
-        precision=cfg_t.precision,
+        precision=precision,
         log_every=cfg_t.log_every,
         sample_every=cfg_t.sample_every,
         checkpoint_every=cfg_t.checkpoint_every,
@@ -169,7 +175,7 @@ def build_trainer(
         where = f"{device}" if world.size == 1 else f"{world.size} x {device.type} (DDP)"
         say(
             f"gankit: {cfg_m.name} on {cfg_d.name} ({len(data)} items of {shape}) | G {_count(G)} D {_count(D)} params | "
-            f"batch {batch}, {len(sampler)} steps/epoch x {cfg_t.epochs} epochs | {where} {cfg_t.precision} | "
+            f"batch {batch}, {len(sampler)} steps/epoch x {cfg_t.epochs} epochs | {where} {precision} | "
             f"-> {run_dir}"
         )
     return trainer

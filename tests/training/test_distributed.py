@@ -167,6 +167,6 @@ def test_a_failing_rank_ends_the_whole_job_with_its_error(tmp_path, mode):
 def test_gradient_penalty_trains_under_ddp(tmp_path):
     gankit_train("--preset", "toy2d-wgan-gp", "--set", "train.epochs=2", "--out", str(tmp_path))
     run = _run_dir(tmp_path)
-    records = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records and all(r["gp"] >= 0 for r in records)  # the penalty was computed, on both ranks (averaged)
     assert all(torch.isfinite(t).all() for t in _weights(run).values())

@@ -28,6 +28,7 @@ class BatchSampler:
         device: torch.device,
         rank: int = 0,
         world: int = 1,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ):
         if batch_size > len(data):
             raise ValueError(f"batch size {batch_size} is larger than the data set ({len(data)} items)")
@@ -35,6 +36,7 @@ class BatchSampler:
             raise ValueError(f"batch size {batch_size} cannot be split evenly over {world} processes")
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.local_batch, self.rank = batch_size // world, rank
+        self.memory_format = memory_format if data.is_image else torch.contiguous_format
         try:
             self.x = data.x.to(device)
             self.labels = None if data.labels is None else data.labels.to(device)
@@ -61,4 +63,4 @@ class BatchSampler:
             if self.storage != self.device:
                 x = x.to(self.device, non_blocking=True)
                 labels = None if labels is None else labels.to(self.device, non_blocking=True)
-            yield to_model_range(x), labels
+            yield to_model_range(x).contiguous(memory_format=self.memory_format), labels

@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 
 from gankit.data.base import to_model_range
 from gankit.errors import ConfigError, RunError
+from gankit.metrics import inception
 from gankit.metrics.classifier import LeNet
 
 PACKAGED = ("lenet-mnist",)
@@ -30,17 +31,18 @@ class Extractor:
     """A trained classifier used two ways: penultimate features [N, F] and class probabilities [N, K]."""
 
     name: str
-    model: LeNet
+    model: LeNet | inception.FIDInceptionV3
     meta: dict[str, Any]
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.meta["shape"])
+    def shape(self) -> tuple[int, int, int] | None:
+        """The image shape it takes, or None for any (Inception resizes)."""
+        return None if self.meta.get("shape") is None else tuple(self.meta["shape"])
 
     @torch.inference_mode()
     def run(self, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
         """(features float64 [N, F], probabilities [N, K]) of uint8 images or images in [-1, 1]."""
-        if tuple(images.shape[1:]) != self.shape:
+        if self.shape is not None and tuple(images.shape[1:]) != self.shape:
             raise ConfigError(
                 f"extractor {self.name} takes images of shape {self.shape}, got {tuple(images.shape[1:])}"
             )
@@ -63,6 +65,15 @@ def load_extractor(name_or_path: str) -> Extractor:
     """A packaged extractor by name (`lenet-mnist`), or one made by `gankit evaluator train` by its .json path."""
     if name_or_path in PACKAGED:
         record = Path(str(resources.files("gankit.metrics") / "weights" / f"{name_or_path}.json"))
+    elif name_or_path == inception.NAME:
+        record = inception.extractor_home() / "inception.json"
+        if not record.is_file():
+            raise ConfigError(
+                f"no Inception-v3 weights at {record}: gankit never downloads them",
+                "if you have the FID weights (pt_inception-2015-12-05-6726825d.pth), run `gankit evaluator "
+                "import-inception THAT_FILE` once; otherwise use --extractor lenet-mnist or an evaluator of "
+                "your own (gankit evaluator train)",
+            )
     else:
         record = Path(name_or_path).expanduser()
         if not record.is_file():
@@ -74,8 +85,11 @@ def load_extractor(name_or_path: str) -> Extractor:
     weights = record.with_suffix(".safetensors")
     if not weights.is_file() or _sha256(weights) != meta.get("sha256"):
         raise RunError(f"extractor weights {weights} are missing or do not match the hash in {record.name}")
-    channels, resolution, _ = meta["shape"]
     with torch.random.fork_rng(devices=[]):  # its random init is overwritten; the caller's RNG stays untouched
-        model = LeNet(channels, resolution, meta["num_classes"], meta.get("width", 32))
+        if meta.get("architecture") == inception.ARCHITECTURE:
+            model = inception.FIDInceptionV3()
+        else:
+            channels, resolution, _ = meta["shape"]
+            model = LeNet(channels, resolution, meta["num_classes"], meta.get("width", 32))
     model.load_state_dict(load_file(str(weights)))
     return Extractor(meta["name"], model.eval(), meta)

@@ -27,6 +27,26 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively (CUDA from Ampere on; CPUs with AVX-512-BF16 or AMX), so
+    autocast pays instead of emulating it."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(
+            getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        )
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """auto: bf16 where the device has native bf16 arithmetic, else fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
 def autocast(device: torch.device, precision: str):
     """bf16 autocast for matmuls and convs (weights and optimiser stay fp32), or nothing for fp32."""
     if precision == "fp32":

@@ -245,7 +245,7 @@ class Trainer:
             self.best_value = value
             self.save(epoch, name="best")
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def save_samples(self, path: Path) -> None:
         G = self.g.module if self.ema is None else self.ema.module
         was_training = G.training

@@ -1,0 +1,84 @@
+"""The loop the tutorials write, with gankit's networks: the baseline gankit's speed is measured against.
+
+A per-sample Dataset with a per-sample transform behind a DataLoader, a second G forward for the G step,
+and `.item()` on each loss every step; fp32, the optimiser's default (per-tensor) Adam.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from gankit import build_models, load_config
+from gankit.data.base import DataSet
+from gankit.losses import PENALTIES
+
+
+def synthetic(shape: tuple[int, int, int], n: int = 4096) -> DataSet:
+    """Random uint8 images of a preset's shape (so CIFAR-10 needs no download), with labels."""
+    g = torch.Generator().manual_seed(0)
+    return DataSet(
+        "synthetic",
+        torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=g),
+        torch.randint(10, (n,), generator=g),
+    )
+
+
+class TutorialDataset(Dataset):
+    """One sample at a time, transformed one at a time, as torchvision-style tutorials do."""
+
+    def __init__(self, data: DataSet):
+        self.x, self.y = data.x, data.labels
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        image = self.x[i].float() / 255.0  # ToTensor
+        return (image - 0.5) / 0.5, int(self.y[i])  # Normalize((0.5,), (0.5,))
+
+
+def reference_rate(preset: str, shape: tuple[int, int, int], batch: int, steps: int, warmup: int) -> float:
+    config = load_config(preset)
+    t, m = config.train, config.model
+    torch.manual_seed(0)
+    G, D = build_models(m.name, shape, m.z_dim, **m.kwargs)
+    Adam = torch.optim.Adam
+    opt_g = Adam(G.parameters(), lr=t.lr_g, betas=t.betas)
+    opt_d = Adam(D.parameters(), lr=t.lr_d, betas=t.betas)
+    loader = DataLoader(TutorialDataset(synthetic(shape)), batch_size=batch, shuffle=True, drop_last=True)
+    wasserstein, gp = t.loss == "wasserstein", PENALTIES.get("gp")
+    done, start, it = 0, None, 0
+    while done < warmup + steps:
+        for real, _ in loader:
+            if done == warmup:
+                start = time.perf_counter()
+            z = torch.randn(batch, m.z_dim)
+            fake = G(z)
+            real_out, fake_out = D(real), D(fake.detach())
+            if wasserstein:
+                d_loss = fake_out.mean() - real_out.mean() + t.gp_weight * gp(D, real, fake)
+            else:
+                ones, zeros = torch.ones_like(real_out), torch.zeros_like(fake_out)
+                d_loss = F.binary_cross_entropy_with_logits(real_out, ones) + F.binary_cross_entropy_with_logits(
+                    fake_out, zeros
+                )
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            d_loss.item()
+            it += 1
+            if it % t.d_steps == 0:
+                out = D(G(z))  # tutorials draw the fakes again for the G step
+                g_loss = -out.mean() if wasserstein else F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+                opt_g.zero_grad()
+                g_loss.backward()
+                opt_g.step()
+                g_loss.item()
+            done += 1
+            if done == warmup + steps:
+                break
+    return steps * batch / (time.perf_counter() - start)

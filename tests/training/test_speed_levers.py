@@ -1,0 +1,108 @@
+"""The speed levers change how fast a step runs, never what it computes (within float tolerance)."""
+
+import contextlib
+import io
+import itertools
+
+import pytest
+import torch
+
+from gankit import load_config
+from gankit.data import build_dataset
+from gankit.data.sampler import BatchSampler
+from gankit.train import build_trainer
+from gankit.training import device as device_module
+from gankit.training import optim
+from gankit.training.device import resolve_precision
+
+SMALL_DCGAN = [
+    "data.max_items=128",
+    "train.batch_size=32",
+    "model.g_width=8",
+    "model.d_width=8",
+    "train.precision=fp32",
+]
+
+
+def _weights_after(tmp_path, overrides: list[str], steps: int = 4) -> dict[str, torch.Tensor]:
+    config = load_config(overrides=[*SMALL_DCGAN, *overrides])
+    with contextlib.redirect_stdout(io.StringIO()):
+        trainer = build_trainer(config, None, tmp_path, None, quiet=True)
+    batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+    for _ in range(steps):
+        trainer.train_step(*next(batches))
+        trainer.step += 1
+    modules = {"G": trainer.g.module, "D": trainer.d.module}
+    return {f"{n}.{k}": v.detach().clone() for n, m in modules.items() for k, v in m.state_dict().items()}
+
+
+def _max_difference(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+
+
+def test_fused_adam_steps_like_the_multi_tensor_adam(tmp_path, monkeypatch):
+    fused = _weights_after(tmp_path / "a", [])
+    monkeypatch.setattr(optim, "FUSED_ADAM", False)
+    plain = _weights_after(tmp_path / "b", [])
+    assert _max_difference(fused, plain) < 1e-5
+
+
+def test_the_optimiser_is_fused_where_torch_has_it():
+    opt = optim.OPTIMIZERS.get("adam")(torch.nn.Linear(2, 2).parameters(), lr=1e-3, betas=(0.5, 0.999))
+    assert opt.defaults["fused"] == optim.FUSED_ADAM
+
+
+def test_channels_last_trains_like_the_default_layout(tmp_path):
+    nhwc = _weights_after(tmp_path / "a", ["train.channels_last=true"])
+    nchw = _weights_after(tmp_path / "b", [])
+    assert _max_difference(nhwc, nchw) < 1e-5
+
+
+def test_compiled_steps_agree_with_eager_steps(tmp_path):
+    pytest.importorskip("torch._inductor")
+    toy = ["data.name=toy2d", "data.n=256", "model.name=vanilla", "model.g_hidden=[16]", "model.d_hidden=[16]"]
+    compiled = _weights_after(tmp_path / "a", [*toy, "train.compile=true"], steps=3)
+    eager = _weights_after(tmp_path / "b", toy, steps=3)
+    assert _max_difference(compiled, eager) < 1e-5
+
+
+def test_bf16_autocast_keeps_fp32_weights_and_tracks_the_fp32_step(tmp_path):
+    start = _weights_after(tmp_path / "0", [], steps=0)
+    bf16 = _weights_after(tmp_path / "a", ["train.precision=bf16"], steps=1)
+    fp32 = _weights_after(tmp_path / "b", [], steps=1)
+    assert all(v.dtype in (torch.float32, torch.int64) for v in bf16.values())
+    # Adam's first step is about lr * sign(gradient): bf16 rounding may flip the sign of near-zero gradients,
+    # but the step as a whole must point where the fp32 step points.
+    keys = [k for k in start if start[k].is_floating_point() and "running" not in k]
+    step_bf16 = torch.cat([(bf16[k] - start[k]).flatten() for k in keys])
+    step_fp32 = torch.cat([(fp32[k] - start[k]).flatten() for k in keys])
+    assert torch.nn.functional.cosine_similarity(step_bf16, step_fp32, dim=0) > 0.9
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+    cpu = torch.device("cpu")
+    for has_bf16, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(device_module, "native_bf16", lambda device, v=has_bf16: v)
+        assert resolve_precision("auto", cpu) == expected
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+
+
+def test_device_resident_batches_equal_the_per_sample_tutorial_path():
+    data = build_dataset("toy2d", None, "train", None, None, None, 0, n=64)
+    images = torch.randint(0, 256, (64, 1, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    data = type(data)("t", images, torch.arange(64) % 10)
+    sampler = BatchSampler(data, 16, seed=7, device=torch.device("cpu"))
+    order = sampler.epoch_order(3)
+    for i, (x, labels) in enumerate(sampler.epoch(3)):
+        idx = order[i * 16 : (i + 1) * 16]
+        expected = torch.stack([(images[j].float() / 255.0 - 0.5) / 0.5 for j in idx])  # ToTensor + Normalize(0.5, 0.5)
+        assert torch.allclose(x, expected, atol=1e-6)
+        assert torch.equal(labels, torch.arange(64)[idx] % 10)
+
+
+def test_compile_refuses_double_backward_penalties():
+    from gankit import ConfigError
+
+    with pytest.raises(ConfigError, match="no double backward"):
+        load_config(overrides=["train.compile=true", "train.gp_weight=10"])
