@@ -12,6 +12,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import torch
 
@@ -26,6 +27,17 @@ def peak_rss_mib(preset: str, batch: int) -> tuple[float, float | None]:
         [sys.executable, "-m", "benchmarks.memory", preset, str(batch)], capture_output=True, text=True, check=True
     ).stdout.split()
     return float(out[0]), None if out[1] == "-" else float(out[1])
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set. Linux's VmHWM starts afresh at exec; ru_maxrss would carry over the
+    forked parent's peak, so it is only the fallback (other systems)."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _measure(preset: str, batch: int) -> tuple[float, float | None]:
@@ -43,7 +55,7 @@ def _measure(preset: str, batch: int) -> tuple[float, float | None]:
             trainer.step += 1
         trainer.end_epoch(1)  # a sample grid, the loss plot and a checkpoint
         trainer.save(1)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    rss = _peak_rss_mib()
     cuda = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
     return rss, cuda
 

@@ -106,3 +106,32 @@ def test_compile_refuses_double_backward_penalties():
 
     with pytest.raises(ConfigError, match="no double backward"):
         load_config(overrides=["train.compile=true", "train.gp_weight=10"])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_restored_adam_moments_take_the_layout_of_channels_last_weights(fused):
+    from gankit.runs.checkpoint import _flatten_optimizer  # what save_checkpoint writes
+    from gankit.training.state import restore_optimizer
+
+    torch.manual_seed(0)
+    weight = torch.randn(8, 4, 3, 3).contiguous(memory_format=torch.channels_last)
+    grads = [torch.randn(8, 4, 3, 3).contiguous(memory_format=torch.channels_last) for _ in range(2)]
+
+    def adam(p):
+        return torch.optim.Adam([p], lr=0.1, fused=fused or None, foreach=None if fused else False)
+
+    live = weight.clone().requires_grad_(True)
+    opt = adam(live)
+    live.grad = grads[0]
+    opt.step()
+    tensors: dict[str, torch.Tensor] = {}
+    groups = _flatten_optimizer("opt", opt, tensors)
+    tensors = {k: v.clone().contiguous() for k, v in tensors.items()}  # fresh contiguous copies, as from a file
+    resumed = live.detach().clone().requires_grad_(True)
+    opt2 = adam(resumed)
+    restore_optimizer(opt2, "opt", tensors, groups)
+    assert opt2.state[resumed]["exp_avg"].stride() == resumed.stride()
+    for p, o in ((live, opt), (resumed, opt2)):
+        p.grad = grads[1]
+        o.step()
+    assert torch.equal(live, resumed)

@@ -44,6 +44,14 @@ def restore_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str
             index, name = key[len(prefix) + 1 :].split(".", 1)
             state.setdefault(int(index), {})[name] = value
     opt.load_state_dict({"state": state, "param_groups": groups["param_groups"]})
+    # Checkpoints hold contiguous tensors; a channels_last parameter needs its moments laid out as it is.
+    # Fused Adam walks parameter and state storage together: with other strides it pairs the wrong elements.
+    for group in opt.param_groups:
+        for p in group["params"]:
+            moments = opt.state.get(p, {})
+            for name, value in moments.items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                    moments[name] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def scheduler_state(scheduler: torch.optim.lr_scheduler.LRScheduler) -> dict[str, Any]:
