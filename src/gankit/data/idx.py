@@ -44,6 +44,8 @@ def read_idx(path: str | Path) -> np.ndarray:
             if len(dims_raw) < 4 * ndim:
                 raise DataError(f"{path} is truncated inside its header")
             dims = tuple(int(d) for d in np.frombuffer(dims_raw, ">u4"))
+            if 0 in dims:  # (numpy cannot even shape [0, 59224, 550742, 282776812]: a fuzzer found it)
+                raise DataError(f"{path} declares an empty array of shape {dims}")
             dtype = np.dtype(_DTYPES[header[2]])
             expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
             if not gzipped and os.path.getsize(path) - 4 - 4 * ndim < expected:
