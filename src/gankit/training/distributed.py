@@ -28,7 +28,6 @@ class World:
 
     rank: int = 0
     size: int = 1
-    local_rank: int = 0
     control: Any = None
 
     @property
@@ -46,8 +45,9 @@ class World:
     def mean_(self, tensor: torch.Tensor) -> torch.Tensor:
         """Average a tensor over the ranks, in place (on the tensor's device, through the training backend)."""
         if self.size > 1:
-            dist.all_reduce(tensor, op=dist.ReduceOp.AVG if dist.get_backend() == "nccl" else dist.ReduceOp.SUM)
-            if dist.get_backend() != "nccl":  # gloo has no AVG
+            nccl = dist.get_backend() == "nccl"
+            dist.all_reduce(tensor, op=dist.ReduceOp.AVG if nccl else dist.ReduceOp.SUM)
+            if not nccl:  # gloo has no AVG
                 tensor /= self.size
         return tensor
 
@@ -131,7 +131,7 @@ def world_from_env(device: torch.device) -> Iterator[tuple[World, torch.device]]
         dist.init_process_group(backend, device_id=device if device.type == "cuda" else None)
     control = dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else dist.group.WORLD
     try:
-        yield World(dist.get_rank(), dist.get_world_size(), local_rank, control), device
+        yield World(dist.get_rank(), dist.get_world_size(), control), device
     finally:
         if created and dist.is_initialized():
             dist.destroy_process_group()

@@ -245,9 +245,14 @@ class Trainer:
             self.best_value = value
             self.save(epoch, name="best")
 
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator that grids and evaluations use: the EMA copy when there is one."""
+        return self.g.module if self.ema is None else self.ema.module
+
     @torch.inference_mode()
     def save_samples(self, path: Path) -> None:
-        G = self.g.module if self.ema is None else self.ema.module
+        G = self.sampling_generator
         was_training = G.training
         G.eval()
         fake = G(self.fixed_noise, self.fixed_labels)
@@ -263,8 +268,7 @@ class Trainer:
             if epoch % self.sample_every == 0 or epoch == self.epochs:
                 self.save_samples(self.run_dir / "samples" / f"epoch_{epoch:03d}.png")
             if self.judge is not None and epoch % self.eval_every == 0:
-                G = self.g.module if self.ema is None else self.ema.module
-                self.append_record({"step": self.step, "epoch": epoch, **self.judge(G)}, epoch)
+                self.append_record({"step": self.step, "epoch": epoch, **self.judge(self.sampling_generator)}, epoch)
                 plot_metrics(self.records, self.run_dir / "metrics.png")
             if self.records:
                 plot_losses(self.records, self.run_dir / "losses.png")
