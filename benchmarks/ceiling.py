@@ -23,14 +23,22 @@ from torch.utils.flop_counter import FlopCounterMode
 from gankit.training.device import autocast
 
 
+def sync() -> None:
+    """Wait for queued GPU work, so that a host clock read after it counts it (a no-op without CUDA)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def _timed(fn, min_seconds: float = 0.3) -> float:
     """Median seconds per call over at least `min_seconds` of calls, after warm-up."""
     for _ in range(3):
         fn()
     times, total = [], 0.0
     while total < min_seconds or len(times) < 5:
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
         total += times[-1]
     return statistics.median(times)
@@ -51,8 +59,11 @@ def _count(fn) -> int:
     return counter.get_total_flops()
 
 
-def gemm_gflops(dtype: torch.dtype = torch.float32, n: int = 2048) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def gemm_gflops(dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu", n: int | None = None) -> float:
+    """A square matrix product big enough to fill the device: 2048 on a CPU, 8192 on a GPU."""
+    device = torch.device(device)
+    n = n or (8192 if device.type == "cuda" else 2048)
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
     return 2 * n**3 / _timed(lambda: a @ b) / 1e9
 
 

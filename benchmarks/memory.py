@@ -19,7 +19,13 @@ import torch
 from benchmarks.reference import synthetic
 
 # Items in the data sets these presets train on (mnist5k, CIFAR-10's training set).
-REAL_SIZE = {"mnist-vanilla": 5000, "mnist-dcgan": 5000, "mnist-wgan-gp": 5000, "cifar10-dcgan": 50000}
+REAL_SIZE = {
+    "mnist-vanilla": 5000,
+    "mnist-dcgan": 5000,
+    "mnist-wgan-gp": 5000,
+    "cifar10-dcgan": 50000,
+    "celeba-dcgan": 202599,
+}
 
 
 def peak_rss_mib(preset: str, batch: int) -> tuple[float, float | None]:

@@ -1,7 +1,7 @@
 """The loop the tutorials write, with gankit's networks: the baseline gankit's speed is measured against.
 
-A per-sample Dataset with a per-sample transform behind a DataLoader, a second G forward for the G step,
-and `.item()` on each loss every step; fp32, the optimiser's default (per-tensor) Adam.
+A per-sample Dataset with a per-sample transform behind a DataLoader, each batch copied to the device, a
+second G forward for the G step, and `.item()` on each loss every step; fp32, the optimiser's default Adam.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from benchmarks.ceiling import sync
 from gankit import build_models, load_config
 from gankit.data.base import DataSet
 from gankit.losses import PENALTIES
@@ -41,11 +42,13 @@ class TutorialDataset(Dataset):
         return (image - 0.5) / 0.5, int(self.y[i])  # Normalize((0.5,), (0.5,))
 
 
-def reference_rate(preset: str, shape: tuple[int, int, int], batch: int, steps: int, warmup: int) -> float:
+def reference_rate(
+    preset: str, shape: tuple[int, int, int], batch: int, steps: int, warmup: int, device: str | torch.device = "cpu"
+) -> float:
     config = load_config(preset)
     t, m = config.train, config.model
     torch.manual_seed(0)
-    G, D = build_models(m.name, shape, m.z_dim, **m.kwargs)
+    G, D = (net.to(device) for net in build_models(m.name, shape, m.z_dim, **m.kwargs))
     Adam = torch.optim.Adam
     opt_g = Adam(G.parameters(), lr=t.lr_g, betas=t.betas)
     opt_d = Adam(D.parameters(), lr=t.lr_d, betas=t.betas)
@@ -55,8 +58,10 @@ def reference_rate(preset: str, shape: tuple[int, int, int], batch: int, steps: 
     while done < warmup + steps:
         for real, _ in loader:
             if done == warmup:
+                sync()
                 start = time.perf_counter()
-            z = torch.randn(batch, m.z_dim)
+            real = real.to(device)
+            z = torch.randn(batch, m.z_dim, device=device)
             fake = G(z)
             real_out, fake_out = D(real), D(fake.detach())
             if wasserstein:
@@ -81,4 +86,5 @@ def reference_rate(preset: str, shape: tuple[int, int, int], batch: int, steps: 
             done += 1
             if done == warmup + steps:
                 break
+    sync()
     return steps * batch / (time.perf_counter() - start)

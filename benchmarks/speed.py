@@ -29,19 +29,24 @@ from functools import partial
 
 import torch
 
-from benchmarks.ceiling import gemm_gflops, layer_calls, layer_ceiling, step_flops
+from benchmarks.ceiling import gemm_gflops, layer_calls, layer_ceiling, step_flops, sync
 from benchmarks.memory import peak_rss_mib
 from benchmarks.reference import reference_rate, synthetic
 from gankit import load_config
 from gankit.train import build_trainer
 from gankit.training import optim
+from gankit.training.device import resolve_device
+
+DEVICE = resolve_device("auto")
 
 PRESETS = {
     "mnist-vanilla": (1, 28, 28),
     "mnist-dcgan": (1, 28, 28),
     "cifar10-dcgan": (3, 32, 32),
     "mnist-wgan-gp": (1, 28, 28),
+    "celeba-dcgan": (3, 64, 64),  # on request (--presets): the largest images we ship a preset for
 }
+DEFAULT_PRESETS = ["mnist-vanilla", "mnist-dcgan", "cifar10-dcgan", "mnist-wgan-gp"]
 
 
 @dataclass(frozen=True)
@@ -52,18 +57,23 @@ class Levers:
     fused_adam: bool = optim.FUSED_ADAM
     frozen_d: bool = True  # G's step skips D's weight gradients
     threads: int | None = None
+    cudnn_benchmark: bool = True  # CUDA only: cuDNN times its conv algorithms for our fixed shapes
     notes: dict = field(default_factory=dict, compare=False)
 
 
-ALL_OFF = Levers(("train.precision=fp32", "train.channels_last=false"), fused_adam=False, frozen_d=False)
+_OFF = {"fused_adam": False, "frozen_d": False, "cudnn_benchmark": False}
+ALL_OFF = Levers(("train.precision=fp32", "train.channels_last=false"), **_OFF)
 LEVERS = {
-    "frozen D in G's step": Levers(ALL_OFF.overrides, fused_adam=False, frozen_d=True),
-    "fused Adam": Levers(ALL_OFF.overrides, fused_adam=True, frozen_d=False),
-    "channels_last": Levers(("train.precision=fp32", "train.channels_last=true"), fused_adam=False, frozen_d=False),
-    "bf16 autocast": Levers(("train.precision=bf16", "train.channels_last=false"), fused_adam=False, frozen_d=False),
-    "1 thread": Levers(ALL_OFF.overrides, fused_adam=False, frozen_d=False, threads=1),
+    "frozen D in G's step": Levers(ALL_OFF.overrides, **{**_OFF, "frozen_d": True}),
+    "fused Adam": Levers(ALL_OFF.overrides, **{**_OFF, "fused_adam": True}),
+    "channels_last": Levers(("train.precision=fp32", "train.channels_last=true"), **_OFF),
+    "bf16 autocast": Levers(("train.precision=bf16", "train.channels_last=false"), **_OFF),
 }
-COMPILE = Levers((*ALL_OFF.overrides, "train.compile=true"), fused_adam=False, frozen_d=False)
+if DEVICE.type == "cuda":
+    LEVERS["cudnn.benchmark"] = Levers(ALL_OFF.overrides, **{**_OFF, "cudnn_benchmark": True})
+else:
+    LEVERS["1 thread"] = Levers(ALL_OFF.overrides, **_OFF, threads=1)
+COMPILE = Levers((*ALL_OFF.overrides, "train.compile=true"), **_OFF)
 
 
 @contextlib.contextmanager
@@ -80,6 +90,7 @@ def trainer_for(preset: str, batch: int, levers: Levers = Levers()):
                 trainer = build_trainer(config, None, out, "bench", True, synthetic(PRESETS[preset]))
             if not levers.frozen_d:
                 trainer._d_frozen = contextlib.nullcontext
+            torch.backends.cudnn.benchmark = levers.cudnn_benchmark and trainer.device.type == "cuda"
             yield trainer
     finally:
         optim.FUSED_ADAM = fused
@@ -93,6 +104,7 @@ def gankit_rate(preset: str, batch: int, steps: int, warmup: int, levers: Levers
         for _ in range(warmup):
             trainer.train_step(*next(batches))
             trainer.step += 1
+        sync()
         levers.notes["warmup_s"] = time.perf_counter() - started
         start = time.perf_counter()
         for _ in range(steps):
@@ -101,6 +113,7 @@ def gankit_rate(preset: str, batch: int, steps: int, warmup: int, levers: Levers
             if trainer.step % 50 == 0:
                 trainer.stats.flush()  # the loop's readout cost, as in training
         trainer.stats.flush()
+        sync()
         return steps * batch / (time.perf_counter() - start)
 
 
@@ -127,9 +140,10 @@ def paired_ratio(a: list[float], b: list[float]) -> float:
 
 
 def section_ceiling(args) -> dict[str, float]:
-    peaks = {"fp32": gemm_gflops(torch.float32), "bf16": gemm_gflops(torch.bfloat16)}
+    peaks = {"fp32": gemm_gflops(torch.float32, DEVICE), "bf16": gemm_gflops(torch.bfloat16, DEVICE)}
+    n = 8192 if DEVICE.type == "cuda" else 2048
     print("## Machine ceiling\n")
-    print(f"fp32 GEMM 2048x2048: {peaks['fp32']:,.0f} GFLOP/s; bf16 GEMM: {peaks['bf16']:,.0f} GFLOP/s\n")
+    print(f"fp32 GEMM {n}x{n}: {peaks['fp32']:,.0f} GFLOP/s; bf16 GEMM: {peaks['bf16']:,.0f} GFLOP/s\n")
     return peaks
 
 
@@ -144,43 +158,47 @@ def section_compare(args, peaks: dict[str, float]) -> None:
             steps = args.steps or steps_for(preset, batch, args.seconds)
             runs = {
                 "ours": partial(gankit_rate, preset, batch, steps, 10),
-                "theirs": partial(reference_rate, preset, PRESETS[preset], batch, steps, 10),
+                "theirs": partial(reference_rate, preset, PRESETS[preset], batch, steps, 10, DEVICE),
             }
             rates = measure(runs, args.repeats)
             ratio = paired_ratio(rates["ours"], rates["theirs"])
             ours, theirs = statistics.median(rates["ours"]), statistics.median(rates["theirs"])
             with trainer_for(preset, batch) as trainer:
                 flops = step_flops(trainer)
-                ceiling = layer_ceiling(trainer, layer_calls(trainer))
+                # On a GPU a layer timed alone is mostly launch and sync latency: no ceiling there.
+                ceiling = layer_ceiling(trainer, layer_calls(trainer)) if DEVICE.type == "cpu" else None
                 precision = trainer.precision
             achieved = flops * ours / batch / 1e9
             print(
                 f"| {preset} | {batch} | {precision} | {ours:,.0f} | {theirs:,.0f} | "
                 f"{ratio:.2f}x | {flops / 1e9:.3f} | {achieved:,.0f} | "
-                f"{achieved / peaks[precision]:.0%} | {achieved / ceiling:.0%} |",
+                f"{achieved / peaks[precision]:.1%} | {f'{achieved / ceiling:.0%}' if ceiling else '-'} |",
                 flush=True,
             )
     print()
 
 
 def section_levers(args) -> None:
-    print("## Levers, one at a time, batch 64 (images/s, median; in brackets the median per-round ratio to all off)\n")
+    batch = args.lever_batch
+    print(
+        f"## Levers, one at a time, batch {batch} (images/s, median; in brackets the median per-round ratio to all off)\n"
+    )
     names = ["all off", *LEVERS, "shipped", *(["torch.compile"] if args.compile else [])]
     print("| preset | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
     notes = []
     for preset in args.presets:
-        steps = args.steps or steps_for(preset, 64, args.seconds)
+        steps = args.steps or steps_for(preset, batch, args.seconds)
         settings = {"all off": ALL_OFF, **LEVERS, "shipped": Levers()}
-        runs = {name: partial(gankit_rate, preset, 64, steps, 10, lv) for name, lv in settings.items()}
+        runs = {name: partial(gankit_rate, preset, batch, steps, 10, lv) for name, lv in settings.items()}
         rates = measure(runs, args.repeats)
         pairs = {name: (rates[name], rates["all off"]) for name in names[1:] if name in rates}
         train = load_config(preset).train
         if args.compile and not (train.gp_weight or train.r1_weight):  # compiled graphs have no double backward
-            compiled = Levers(COMPILE.overrides, fused_adam=False, frozen_d=False)
-            gankit_rate(preset, 64, 5, 10, compiled)  # compiles (slow) and caches
+            compiled = Levers(COMPILE.overrides, **_OFF)
+            gankit_rate(preset, batch, 5, 10, compiled)  # compiles (slow) and caches
             notes.append(f"{preset}: torch.compile's first 10 steps took {compiled.notes['warmup_s']:.0f} s")
-            runs = {"on": partial(gankit_rate, preset, 64, steps, 10, compiled), "off": runs["all off"]}
+            runs = {"on": partial(gankit_rate, preset, batch, steps, 10, compiled), "off": runs["all off"]}
             timed = measure(runs, args.repeats)
             pairs["torch.compile"] = (timed["on"], timed["off"])
         cells = [f"{statistics.median(rates['all off']):,.0f}"] + [
@@ -204,11 +222,12 @@ def section_memory(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", nargs="+", default=["ceiling", "compare", "levers", "memory"])
-    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
+    parser.add_argument("--presets", nargs="+", default=DEFAULT_PRESETS, choices=list(PRESETS))
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--seconds", type=float, default=1.5, help="about how long one measurement runs")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per measurement (overrides --seconds)")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per cell; the median is reported")
+    parser.add_argument("--lever-batch", type=int, default=64, help="batch size of the levers table")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile in the levers table")
     args = parser.parse_args(argv)
     print(

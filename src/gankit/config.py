@@ -91,10 +91,13 @@ class TrainConfig:
     ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16: autocast matmuls/convs, fp32 weights and optimiser;
-    # auto: bf16 where the device has native bf16 (AVX-512-BF16/AMX CPUs, Ampere+ GPUs), else fp32
+    # auto: bf16 on CPUs with native bf16 (AVX-512-BF16/AMX), else fp32 (CUDA convs run TF32 already)
     channels_last: bool = False  # NHWC memory layout for conv models (faster convs on CPU oneDNN and GPU tensor cores)
     compile: bool = False  # torch.compile G and D (measured slower on a 2-core CPU, see docs/performance.md)
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
+    deterministic: bool = (
+        False  # CUDA: deterministic kernels, so a resumed run is bit-identical (slower); CPU always is
+    )
     sample_every: int = 1  # epochs between sample grids
     grid_size: int = 64  # images per sample grid, from the same fixed noise every time
     log_every: int = 50  # steps between loss readouts; each readout is one host sync

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from pathlib import Path
 
@@ -18,13 +19,20 @@ from gankit.models import build_models
 from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
-from gankit.training.device import resolve_device, resolve_precision
+from gankit.training.device import resolve_device, resolve_precision, set_deterministic
 from gankit.training.distributed import World, rank_seed, world_from_env
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective, Penalty
 from gankit.training.optim import build_optimizer
 from gankit.training.sync_batchnorm import convert_sync_batchnorm
 from gankit.training.trainer import Network, Trainer
+
+# torch 2.13 renamed the switch (and its new name still syncs once at construction, which we want).
+_NO_FORWARD_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
 
 
 def _count(module: torch.nn.Module) -> str:
@@ -75,7 +83,7 @@ def build_trainer(
     G.to(device, memory_format=memory_format)
     D.to(device, memory_format=memory_format)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # the same shapes every step: let cuDNN time and pick its kernels
+        set_deterministic(cfg_t.deterministic)
     precision = resolve_precision(cfg_t.precision, device)
     if cfg_t.sync_batchnorm and world.size > 1:
         G, D = convert_sync_batchnorm(G, device), convert_sync_batchnorm(D, device)
@@ -84,7 +92,10 @@ def build_trainer(
     if world.size > 1:
         torch.manual_seed(rank_seed(cfg_t.seed, world.rank))  # dropout, penalties' draws: one stream per rank
         ids = [device.index] if device.type == "cuda" else None
-        G_train, D_train = DistributedDataParallel(G, device_ids=ids), DistributedDataParallel(D, device_ids=ids)
+        # No buffer broadcast at every forward: D runs twice (real, fake) before one backward, and overwriting its
+        # BatchNorm running stats in between bumps tensors autograd saved (torch < 2.13 then refuses the backward).
+        # Each rank's running stats follow its own batches; the trainer broadcasts rank 0's before every checkpoint.
+        G_train, D_train = (DistributedDataParallel(m, device_ids=ids, **_NO_FORWARD_BUFFER_SYNC) for m in (G, D))
     if cfg_t.compile:
         G_train, D_train = torch.compile(G_train), torch.compile(D_train)
     sampler = BatchSampler(data, cfg_t.batch_size, cfg_t.seed, device, world.rank, world.size, memory_format)
@@ -200,7 +211,9 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
     with world_from_env(resolve_device(config.train.device)) as (world, device):
         trainer = build_trainer(config, None, out, name, quiet, world=world, device=device)
         _finish(trainer, trainer.fit())
-        return trainer.run_dir
+        run_dir = trainer.run_dir
+        del trainer  # its DDP wrappers hold the process group: they go first (see world_from_env)
+    return run_dir
 
 
 def resume(run_dir: str | Path, quiet: bool = False) -> Path:
@@ -230,6 +243,7 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
                 file=sys.stderr if not quiet else sys.stdout,
             )
         _finish(trainer, trainer.fit())
+        del trainer  # its DDP wrappers hold the process group: they go first (see world_from_env)
     return run_dir
 
 

@@ -53,6 +53,7 @@ def test_idx_mutations(cut, flips, gz):
 @FUZZ
 @given(dims=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4), body=st.binary(max_size=64))
 @example(dims=[0, 59224, 550742, 282776812], body=b"")  # once raised numpy's ValueError, not a DataError
+@example(dims=[2**20, 2**22, 2**22], body=b"")  # 2**64 items: the int64 size wrapped to 0 and passed the checks
 def test_idx_forged_headers_never_allocate_what_they_declare(dims, body):
     data = bytes([0, 0, 0x08, len(dims)]) + struct.pack(f">{len(dims)}I", *dims) + body
     with tempfile.TemporaryDirectory() as folder:

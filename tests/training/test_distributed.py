@@ -41,12 +41,15 @@ EXACT = [
     "train.log_every=2",
     "--set",
     "train.checkpoint_every=1",
+    "--set",
+    "train.device=cpu",
 ]
 
 
 def torchrun(*args: str, nproc: int = 2, timeout: float = 240) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # gloo on CPU processes, also on a GPU machine: one GPU cannot host two NCCL ranks.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 

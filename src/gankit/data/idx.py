@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def read_idx(path: str | Path) -> np.ndarray:
             if 0 in dims:  # (numpy cannot even shape [0, 59224, 550742, 282776812]: a fuzzer found it)
                 raise DataError(f"{path} declares an empty array of shape {dims}")
             dtype = np.dtype(_DTYPES[header[2]])
-            expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+            expected = math.prod(dims) * dtype.itemsize  # Python ints: an int64 product of forged dims wraps to 0
             if not gzipped and os.path.getsize(path) - 4 - 4 * ndim < expected:
                 raise DataError(f"{path} is truncated: header declares {dims} but the file is too short")
             body = _read_at_most(f, expected + 1)

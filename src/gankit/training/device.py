@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -27,6 +28,20 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def set_deterministic(on: bool) -> None:
+    """CUDA kernels: deterministic ones (same bits every run, so resumes are exact) or the fastest cuDNN finds.
+
+    cuDNN's benchmark mode times candidate algorithms for our fixed shapes and may pick a different one in a
+    resumed process; atomics in some backward kernels add in a varying order. cuBLAS needs its workspace
+    setting before its first call to be deterministic.
+    """
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = not on  # the same shapes every step: let cuDNN time and pick its kernels
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether `device` computes bf16 natively (CUDA from Ampere on; CPUs with AVX-512-BF16 or AMX), so
     autocast pays instead of emulating it."""
@@ -41,10 +56,15 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """auto: bf16 where the device has native bf16 arithmetic, else fp32."""
+    """auto: bf16 on CPUs with native bf16 arithmetic, else fp32.
+
+    Not on CUDA: there cuDNN already runs fp32 convs on the tensor cores as TF32 (PyTorch's default), and on an
+    H100 bf16 autocast measured 0.73-0.99x of fp32 for every preset (its casts are extra launches in a loop
+    bound by launches; docs/performance.md). `precision: bf16` still asks for it.
+    """
     if precision != "auto":
         return precision
-    return "bf16" if native_bf16(device) else "fp32"
+    return "bf16" if device.type == "cpu" and native_bf16(device) else "fp32"
 
 
 def autocast(device: torch.device, precision: str):
