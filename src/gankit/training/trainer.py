@@ -327,8 +327,8 @@ class Trainer:
             )
         if local:
             return
-        # Without SyncBatchNorm each rank's BatchNorm statistics follow its own batches (DDP copies rank 0's at the
-        # next forward): take rank 0's now, so that every rank holds, and rank 0 saves, one state.
+        # Without SyncBatchNorm each rank's BatchNorm running statistics follow its own batches (DDP does not
+        # broadcast them per forward, see train.py): take rank 0's now, so every rank holds, and rank 0 saves, one state.
         self.world.broadcast_([b for m in self._modules().values() for b in m.buffers()])
         if not self.world.agree([t for m in self._modules().values() for t in m.state_dict().values()]):
             raise RunError(
