@@ -59,10 +59,14 @@ def _count(fn) -> int:
     return counter.get_total_flops()
 
 
+def gemm_size(device: torch.device) -> int:
+    """The side of a square matrix product big enough to fill the device."""
+    return 8192 if device.type == "cuda" else 2048
+
+
 def gemm_gflops(dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu", n: int | None = None) -> float:
-    """A square matrix product big enough to fill the device: 2048 on a CPU, 8192 on a GPU."""
     device = torch.device(device)
-    n = n or (8192 if device.type == "cuda" else 2048)
+    n = n or gemm_size(device)
     a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
     return 2 * n**3 / _timed(lambda: a @ b) / 1e9
 

@@ -29,7 +29,7 @@ from functools import partial
 
 import torch
 
-from benchmarks.ceiling import gemm_gflops, layer_calls, layer_ceiling, step_flops, sync
+from benchmarks.ceiling import gemm_gflops, gemm_size, layer_calls, layer_ceiling, step_flops, sync
 from benchmarks.memory import peak_rss_mib
 from benchmarks.reference import reference_rate, synthetic
 from gankit import load_config
@@ -141,7 +141,7 @@ def paired_ratio(a: list[float], b: list[float]) -> float:
 
 def section_ceiling(args) -> dict[str, float]:
     peaks = {"fp32": gemm_gflops(torch.float32, DEVICE), "bf16": gemm_gflops(torch.bfloat16, DEVICE)}
-    n = 8192 if DEVICE.type == "cuda" else 2048
+    n = gemm_size(DEVICE)
     print("## Machine ceiling\n")
     print(f"fp32 GEMM {n}x{n}: {peaks['fp32']:,.0f} GFLOP/s; bf16 GEMM: {peaks['bf16']:,.0f} GFLOP/s\n")
     return peaks

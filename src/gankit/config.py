@@ -95,9 +95,7 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory layout for conv models (faster convs on CPU oneDNN and GPU tensor cores)
     compile: bool = False  # torch.compile G and D (measured slower on a 2-core CPU, see docs/performance.md)
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
-    deterministic: bool = (
-        False  # CUDA: deterministic kernels, so a resumed run is bit-identical (slower); CPU always is
-    )
+    deterministic: bool = False  # CUDA: deterministic kernels, bit-identical resumes (slower); CPU always is
     sample_every: int = 1  # epochs between sample grids
     grid_size: int = 64  # images per sample grid, from the same fixed noise every time
     log_every: int = 50  # steps between loss readouts; each readout is one host sync
