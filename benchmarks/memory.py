@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import resource
 import subprocess
 import sys
@@ -55,7 +54,7 @@ def _measure(preset: str, batch: int) -> tuple[float, float | None]:
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
         config = load_config(preset, overrides=[f"train.batch_size={batch}"])
         trainer = build_trainer(config, None, out, "memory", True, data)
-        batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+        batches = trainer.sampler.endless()
         for _ in range(100):
             trainer.train_step(*next(batches))
             trainer.step += 1

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import itertools
 import platform
 import statistics
 import tempfile
@@ -99,7 +98,7 @@ def trainer_for(preset: str, batch: int, levers: Levers = Levers()):
 
 def gankit_rate(preset: str, batch: int, steps: int, warmup: int, levers: Levers = Levers()) -> float:
     with trainer_for(preset, batch, levers) as trainer:
-        batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+        batches = trainer.sampler.endless()
         started = time.perf_counter()
         for _ in range(warmup):
             trainer.train_step(*next(batches))

@@ -46,3 +46,11 @@ def test_a_global_batch_must_split_evenly():
 
     with pytest.raises(ValueError, match="split evenly over 3"):
         BatchSampler(_data(), 8, 0, torch.device("cpu"), rank=0, world=3)
+
+
+def test_endless_runs_the_epochs_back_to_back():
+    sampler = BatchSampler(_data(), 8, seed=3, device=torch.device("cpu"))
+    stream = sampler.endless()
+    drawn = [next(stream)[0] for _ in range(2 * len(sampler) + 1)]
+    expected = [x for e in (1, 2, 3) for x, _ in sampler.epoch(e)][: len(drawn)]
+    assert all(torch.equal(a, b) for a, b in zip(drawn, expected, strict=True))

@@ -3,7 +3,6 @@ load anywhere. CI has no GPU, so these run only where CUDA is (they were run on 
 
 import contextlib
 import io
-import itertools
 
 import pytest
 import torch
@@ -25,7 +24,7 @@ def _trainer(tmp_path, preset: str, overrides: list[str], device: str = "cuda"):
 
 
 def _run_steps(trainer, steps: int) -> None:
-    batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+    batches = trainer.sampler.endless()
     for _ in range(steps):
         trainer.train_step(*next(batches))
         trainer.step += 1
@@ -44,7 +43,7 @@ def _run_steps(trainer, steps: int) -> None:
 )
 def test_a_training_step_never_waits_for_the_gpu(tmp_path, preset, overrides):
     trainer = _trainer(tmp_path, preset, overrides)
-    batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+    batches = trainer.sampler.endless()
     warm = [next(batches) for _ in range(6)]  # the epoch's permutation is copied to the GPU before the check
     for batch in warm[:3]:  # cuDNN's algorithm search and lazy allocations happen here
         trainer.train_step(*batch)

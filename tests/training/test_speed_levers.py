@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import itertools
 
 import pytest
 import torch
@@ -28,7 +27,7 @@ def _weights_after(tmp_path, overrides: list[str], steps: int = 4) -> dict[str, 
     config = load_config(overrides=[*SMALL_DCGAN, *overrides])
     with contextlib.redirect_stdout(io.StringIO()):
         trainer = build_trainer(config, None, tmp_path, None, quiet=True)
-    batches = (b for epoch in itertools.count(1) for b in trainer.sampler.epoch(epoch))
+    batches = trainer.sampler.endless()
     for _ in range(steps):
         trainer.train_step(*next(batches))
         trainer.step += 1
@@ -87,6 +86,7 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
         assert resolve_precision("auto", cpu) == expected
     assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
     # On CUDA bf16 autocast measured slower than fp32 (TF32 convs) for every preset: auto stays fp32 there.
+    monkeypatch.undo()
     assert resolve_precision("auto", torch.device("cuda")) == "fp32"
     assert resolve_precision("bf16", torch.device("cuda")) == "bf16"
 

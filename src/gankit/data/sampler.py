@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import torch
@@ -52,6 +53,11 @@ class BatchSampler:
     def epoch_order(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(len(self.x), generator=g).to(self.storage)
+
+    def endless(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """The batches of epochs 1, 2, ... without end, for driving `Trainer.train_step` by hand."""
+        for epoch in itertools.count(1):
+            yield from self.epoch(epoch)
 
     def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """Batches of `epoch`, beginning at batch `start` (for resuming mid-epoch)."""

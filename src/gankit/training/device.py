@@ -43,10 +43,8 @@ def set_deterministic(on: bool) -> None:
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether `device` computes bf16 natively (CUDA from Ampere on; CPUs with AVX-512-BF16 or AMX), so
-    autocast pays instead of emulating it."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    """Whether `device` is a CPU that computes bf16 natively (AVX-512-BF16 or AMX), where autocast pays instead
+    of emulating it. GPUs are not asked: see resolve_precision."""
     if device.type == "cpu":
         cpu = torch.cpu
         return any(
@@ -64,7 +62,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     """
     if precision != "auto":
         return precision
-    return "bf16" if device.type == "cpu" and native_bf16(device) else "fp32"
+    return "bf16" if native_bf16(device) else "fp32"
 
 
 def autocast(device: torch.device, precision: str):
