@@ -16,10 +16,11 @@ from gankit.data.sampler import BatchSampler
 from gankit.errors import ConfigError, RunError
 from gankit.losses import LOSSES, PENALTIES, clip_weights
 from gankit.models import build_models
+from gankit.models.layers import use_memory_format
 from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import create_run_dir
-from gankit.training.device import resolve_device, resolve_precision, set_deterministic
+from gankit.training.device import keep_freed_host_memory, resolve_device, resolve_precision, set_deterministic
 from gankit.training.distributed import World, rank_seed, world_from_env
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective, Penalty
@@ -80,10 +81,11 @@ def build_trainer(
         raise ConfigError(f"train.batch_size {cfg_t.batch_size} is larger than the data set ({len(data)} items)")
     G, D = build_models(cfg_m.name, data.shape, cfg_m.z_dim, data.num_classes, **cfg_m.kwargs)
     memory_format = torch.channels_last if cfg_t.channels_last else torch.contiguous_format
-    G.to(device, memory_format=memory_format)
-    D.to(device, memory_format=memory_format)
+    G, D = (use_memory_format(net.to(device), memory_format) for net in (G, D))
     if device.type == "cuda":
         set_deterministic(cfg_t.deterministic)
+    else:
+        keep_freed_host_memory()
     precision = resolve_precision(cfg_t.precision, device)
     if cfg_t.sync_batchnorm and world.size > 1:
         G, D = convert_sync_batchnorm(G, device), convert_sync_batchnorm(D, device)

@@ -26,6 +26,8 @@ class AdversarialLoss(NamedTuple):
 
 def bce_d_loss(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """BCE with real target 1 - label_smoothing and fake target 0 (one-sided smoothing)."""
+    if label_smoothing == 0:  # the common case, without the zero-weighted term's kernels
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
     target = 1.0 - label_smoothing
     real_term = target * F.softplus(-real) + (1 - target) * F.softplus(real)
     return real_term.mean() + F.softplus(fake).mean()

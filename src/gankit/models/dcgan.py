@@ -15,6 +15,8 @@ from gankit.models.layers import (
     DiscriminatorHead,
     HeadDiscriminator,
     LatentWithLabel,
+    ToMaps,
+    ToVector,
     activation,
     check_conditioning,
     dcgan_init,
@@ -49,7 +51,7 @@ class DCGANGenerator(nn.Module):
         padding, output_padding = same_transpose_padding(kernel, 2)
         self.project = nn.Sequential(
             nn.Linear(self.input.out_dim, widths[0] * base * base, bias=False),
-            nn.Unflatten(1, (widths[0], base, base)),
+            ToMaps(widths[0], base),
             nn.BatchNorm2d(widths[0], momentum=bn_momentum),
             activation(act),
         )
@@ -85,7 +87,7 @@ class DCGANDiscriminator(HeadDiscriminator):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
-        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.body = nn.Sequential(*layers, ToVector())
         self.head = DiscriminatorHead(widths[-1] * base * base, num_classes, condition == "projection", aux)
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
