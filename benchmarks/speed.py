@@ -1,12 +1,13 @@
 """Training speed: gankit's loop against the tutorial loop, against the machine's ceiling, lever by lever.
 
-    python -m benchmarks.speed                       # everything below, as markdown (about 10 minutes on 2 cores)
+    python -m benchmarks.speed                       # everything below, as markdown (about 20 minutes on 2 cores)
     python -m benchmarks.speed --sections compare --presets mnist-dcgan --batches 64
 
 Sections: `ceiling` (GEMM GFLOP/s of the machine), `compare` (images/s of gankit with each preset's
 shipped settings and of the tutorial loop, same networks and batch, their ratio, the step's FLOPs and
 its share of the GEMM peak and of its own layers' ceiling), `levers` (each speed lever alone against
-the loop with all of them off, at batch 64) and `memory` (peak RSS of a training process per preset).
+the loop with all of them off, at batch 64), `allocator` (a step with glibc's default malloc against gankit's
+setting, in fresh processes) and `memory` (peak RSS of a training process per preset).
 
 Every rate is real images per second through full D+G iterations, after warm-up, the median of
 `--repeats` measurements of about `--seconds` each; the loops alternate, since whichever runs second
@@ -28,6 +29,7 @@ from functools import partial
 
 import torch
 
+from benchmarks.allocator import step_cost
 from benchmarks.ceiling import gemm_gflops, gemm_size, layer_calls, layer_ceiling, step_flops, sync
 from benchmarks.memory import peak_rss_mib
 from benchmarks.reference import reference_rate, synthetic
@@ -208,6 +210,30 @@ def section_levers(args) -> None:
     print("\n" + "; ".join(notes) + "\n" if notes else "")
 
 
+def section_allocator(args) -> None:
+    batch = args.lever_batch
+    print(f"## Host allocator, batch {batch}: glibc's default malloc against gankit's setting (fresh processes)\n")
+    print(
+        "| preset | ms/step default | ms/step kept | ratio | faults/step default | kept | kernel ms/step default | kept |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for preset in args.presets:
+        steps = args.steps or steps_for(preset, batch, args.seconds)
+        runs: dict[str, list] = {"default": [], "kept": []}
+        for _ in range(args.repeats):
+            for mode, costs in runs.items():
+                costs.append(step_cost(preset, batch, steps, mode))
+        ms, faults, kernel = ({m: [c[i] for c in costs] for m, costs in runs.items()} for i in range(3))
+        cells = [
+            f"{statistics.median(ms['default']):.2f}",
+            f"{statistics.median(ms['kept']):.2f}",
+            f"{paired_ratio(ms['default'], ms['kept']):.2f}x",
+            *(f"{statistics.median(v[m]):,.{d}f}" for v, d in ((faults, 0), (kernel, 2)) for m in ("default", "kept")),
+        ]
+        print(f"| {preset} | " + " | ".join(cells) + " |", flush=True)
+    print()
+
+
 def section_memory(args) -> None:
     print("## Peak memory of a training process (batch 64, data set of the real size, 100 steps, a checkpoint)\n")
     print("| preset | peak RSS |" + (" CUDA max allocated |" if torch.cuda.is_available() else ""))
@@ -220,7 +246,7 @@ def section_memory(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", nargs="+", default=["ceiling", "compare", "levers", "memory"])
+    parser.add_argument("--sections", nargs="+", default=["ceiling", "compare", "levers", "allocator", "memory"])
     parser.add_argument("--presets", nargs="+", default=DEFAULT_PRESETS, choices=list(PRESETS))
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--seconds", type=float, default=1.5, help="about how long one measurement runs")
@@ -241,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         section_compare(args, peaks)
     if "levers" in args.sections:
         section_levers(args)
+    if "allocator" in args.sections:
+        section_allocator(args)
     if "memory" in args.sections:
         section_memory(args)
     return 0

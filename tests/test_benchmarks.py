@@ -1,9 +1,11 @@
 """The speed benchmark runs end to end (smoke tests: timings are never asserted in tests), and its FLOP
 counting is right where it can be checked by hand."""
 
+import subprocess
+
 import pytest
 import torch
-from benchmarks import ceiling, memory, reference, speed
+from benchmarks import allocator, ceiling, memory, reference, speed
 
 
 def test_compare_and_levers_print_a_row_per_cell(capsys):
@@ -55,3 +57,13 @@ def test_gemm_ceiling_and_memory_probe_run():
     assert ceiling.gemm_gflops(torch.float32, n=256) > 0
     rss, cuda = memory.peak_rss_mib("mnist-vanilla", 8)
     assert 50 < rss < 4096 and (cuda is None) == (not torch.cuda.is_available())
+
+
+def test_allocator_probe_measures_both_settings_in_fresh_processes():
+    for mode in ("default", "kept"):
+        ms, faults, kernel_ms = allocator.step_cost("mnist-dcgan", 8, 3, mode)
+        assert ms > 0 and faults >= 0 and kernel_ms >= 0
+    with pytest.raises(
+        subprocess.CalledProcessError
+    ):  # a mode it does not know is not silently measured as one it does
+        allocator.step_cost("mnist-dcgan", 8, 3, "kep")

@@ -84,7 +84,7 @@ def build_trainer(
     G, D = (use_memory_format(net.to(device), memory_format) for net in (G, D))
     if device.type == "cuda":
         set_deterministic(cfg_t.deterministic)
-    else:
+    elif device.type == "cpu":
         keep_freed_host_memory()
     precision = resolve_precision(cfg_t.precision, device)
     if cfg_t.sync_batchnorm and world.size > 1:

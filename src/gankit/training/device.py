@@ -80,10 +80,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc'
 def keep_freed_host_memory() -> bool:
     """Have glibc's malloc keep freed blocks of up to 32 MiB for reuse instead of handing them back to the OS.
 
-    By default glibc maps each block over 128 KiB fresh and unmaps it on free, so a CPU training step, which
-    frees and reallocates the same activations every step, page-faults them in again each time: 550-800 faults
-    per mnist-dcgan step, 15% of its time here (docs/performance.md). Peak memory is unchanged; memory freed
-    after the peak stays with the process. Returns whether the setting took (False off glibc).
+    By default glibc maps blocks over 128 KiB (adaptively more) fresh and unmaps them on free, so a CPU training
+    step, which frees and reallocates the same activations every step, page-faults them in again: 480-1,600
+    faults and 2-8 ms of kernel time per step of the DCGAN presets here, 2-23 faults with this setting
+    (docs/performance.md). Peak memory is unchanged; memory freed after the peak stays with the process.
+    Returns whether the setting took (False off glibc).
     """
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
