@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 
 import torch
@@ -77,6 +77,7 @@ def autocast(device: torch.device, precision: str):
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
 
 
+@functools.cache  # process-wide: once is enough
 def keep_freed_host_memory() -> bool:
     """Have glibc's malloc keep freed blocks of up to 32 MiB for reuse instead of handing them back to the OS.
 
@@ -87,7 +88,7 @@ def keep_freed_host_memory() -> bool:
     Returns whether the setting took (False off glibc).
     """
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
-    except (OSError, AttributeError, TypeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 256 << 20))
