@@ -180,7 +180,7 @@ def test_freed_host_memory_is_reused_without_page_faults():
     # Against glibc's fixed default threshold (128 KiB; its adaptive raise makes the default run by run different).
     script = """
 import ctypes, resource, sys, torch
-from gankit.training.device import keep_freed_host_memory
+from gankit.training.device import _M_MMAP_THRESHOLD, keep_freed_host_memory
 def faults():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(10):  # a step's pattern: blocks of several sizes, some freed early
@@ -192,7 +192,7 @@ def faults():
 if sys.argv[1] == "on":
     assert keep_freed_host_memory()
 else:
-    assert ctypes.CDLL(None).mallopt(-3, 128 << 10)
+    assert ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 << 10)
 faults()
 print(faults())
 """
