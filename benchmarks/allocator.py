@@ -36,12 +36,12 @@ def _measure(preset: str, batch: int, steps: int, mode: str) -> tuple[float, flo
 
     if mode not in ("default", "kept"):
         raise ValueError(f"mode must be default or kept, got {mode!r}")
-    train = importlib.import_module("gankit.train")  # the module (the package exports a function of that name)
+    builder = importlib.import_module("gankit.training.builder")
     if mode == "default":
-        train.keep_freed_host_memory = lambda: False
+        builder.keep_freed_host_memory = lambda: False
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
         config = load_config(preset, overrides=[f"train.batch_size={batch}"])
-        trainer = train.build_trainer(config, None, out, "allocator", True, synthetic(PRESETS[preset]))
+        trainer = builder.new_trainer(config, out, synthetic(PRESETS[preset]))
         batches = trainer.sampler.endless()
         for _ in range(10):
             trainer.train_step(*next(batches))

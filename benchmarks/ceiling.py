@@ -83,7 +83,7 @@ def layer_calls(trainer) -> list[tuple[nn.Module, tuple[int, ...], bool, bool]]:
 
     hooks = [
         m.register_forward_pre_hook(record)
-        for net in (trainer.g.module, trainer.d.module)
+        for net in (network.module for network in trainer.networks.values())
         for m in net.modules()
         if isinstance(m, kinds)
     ]
@@ -120,12 +120,13 @@ def layer_ceiling(trainer, calls) -> float:
 
 
 def step_flops(trainer) -> float:
-    """FLOPs per train step, averaged over d_steps consecutive steps (one G step among them)."""
+    """FLOPs per train step, averaged over one cycle of the phases (d_steps consecutive steps, one G step)."""
     batches = iter(trainer.sampler.epoch(1))
+    cycle = max(phase.every for phase in trainer.phases)
 
     def steps():
-        for _ in range(trainer.d_steps):
+        for _ in range(cycle):
             trainer.train_step(*next(batches))
             trainer.step += 1
 
-    return _count(steps) / trainer.d_steps
+    return _count(steps) / cycle

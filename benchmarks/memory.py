@@ -48,12 +48,12 @@ def _peak_rss_mib() -> float:
 def _measure(preset: str, batch: int) -> tuple[float, float | None]:
     from benchmarks.speed import PRESETS
     from gankit import load_config
-    from gankit.train import build_trainer
+    from gankit.training.builder import new_trainer
 
     data = synthetic(PRESETS[preset], REAL_SIZE[preset])
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
         config = load_config(preset, overrides=[f"train.batch_size={batch}"])
-        trainer = build_trainer(config, None, out, "memory", True, data)
+        trainer = new_trainer(config, out, data)
         batches = trainer.sampler.endless()
         for _ in range(100):
             trainer.train_step(*next(batches))

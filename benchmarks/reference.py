@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from benchmarks.ceiling import sync
 from gankit import build_models, load_config
 from gankit.data.base import DataSet
-from gankit.losses import PENALTIES
+from gankit.losses.penalties import gradient_penalty
 
 
 def synthetic(shape: tuple[int, int, int], n: int = 4096) -> DataSet:
@@ -46,14 +46,15 @@ def reference_rate(
     preset: str, shape: tuple[int, int, int], batch: int, steps: int, warmup: int, device: str | torch.device = "cpu"
 ) -> float:
     config = load_config(preset)
-    t, m = config.train, config.model
+    o, m, loss = config.optim, config.model, config.loss
     torch.manual_seed(0)
     G, D = (net.to(device) for net in build_models(m.name, shape, m.z_dim, **m.kwargs))
     Adam = torch.optim.Adam
-    opt_g = Adam(G.parameters(), lr=t.lr_g, betas=t.betas)
-    opt_d = Adam(D.parameters(), lr=t.lr_d, betas=t.betas)
+    opt_g = Adam(G.parameters(), lr=o.lr_g, betas=o.betas)
+    opt_d = Adam(D.parameters(), lr=o.lr_d, betas=o.betas)
     loader = DataLoader(TutorialDataset(synthetic(shape)), batch_size=batch, shuffle=True, drop_last=True)
-    wasserstein, gp = t.loss == "wasserstein", PENALTIES.get("gp")
+    wasserstein = loss.name == "wasserstein"
+    gp_weight = loss.penalties["gp"].weight if "gp" in loss.penalties else 0.0
     done, start, it = 0, None, 0
     while done < warmup + steps:
         for real, _ in loader:
@@ -65,7 +66,7 @@ def reference_rate(
             fake = G(z)
             real_out, fake_out = D(real), D(fake.detach())
             if wasserstein:
-                d_loss = fake_out.mean() - real_out.mean() + t.gp_weight * gp(D, real, fake)
+                d_loss = fake_out.mean() - real_out.mean() + gp_weight * gradient_penalty(D, real, fake)
             else:
                 ones, zeros = torch.ones_like(real_out), torch.zeros_like(fake_out)
                 d_loss = F.binary_cross_entropy_with_logits(real_out, ones) + F.binary_cross_entropy_with_logits(
@@ -76,7 +77,7 @@ def reference_rate(
             opt_d.step()
             d_loss.item()
             it += 1
-            if it % t.d_steps == 0:
+            if it % o.d_steps == 0:
                 out = D(G(z))  # tutorials draw the fakes again for the G step
                 g_loss = -out.mean() if wasserstein else F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
                 opt_g.zero_grad()

@@ -34,8 +34,8 @@ from benchmarks.ceiling import gemm_gflops, gemm_size, layer_calls, layer_ceilin
 from benchmarks.memory import peak_rss_mib
 from benchmarks.reference import reference_rate, synthetic
 from gankit import load_config
-from gankit.train import build_trainer
 from gankit.training import optim
+from gankit.training.builder import new_trainer
 from gankit.training.device import keep_freed_host_memory, resolve_device
 
 DEVICE = resolve_device("auto")
@@ -79,7 +79,7 @@ COMPILE = Levers((*ALL_OFF.overrides, "train.compile=true"), **_OFF)
 
 @contextlib.contextmanager
 def trainer_for(preset: str, batch: int, levers: Levers = Levers()):
-    overrides = [f"train.batch_size={batch}", "train.log_every=50", *levers.overrides]
+    overrides = [f"train.batch_size={batch}", "log.every=50", *levers.overrides]
     threads = torch.get_num_threads()
     fused, optim.FUSED_ADAM = optim.FUSED_ADAM, levers.fused_adam
     try:
@@ -88,9 +88,10 @@ def trainer_for(preset: str, batch: int, levers: Levers = Levers()):
         with tempfile.TemporaryDirectory() as out:
             config = load_config(preset, overrides=overrides)
             with contextlib.redirect_stdout(io.StringIO()):  # the run's header line
-                trainer = build_trainer(config, None, out, "bench", True, synthetic(PRESETS[preset]))
+                trainer = new_trainer(config, out, synthetic(PRESETS[preset]))
             if not levers.frozen_d:
-                trainer._d_frozen = contextlib.nullcontext
+                for phase in trainer.phases:
+                    phase.frozen = None
             torch.backends.cudnn.benchmark = levers.cudnn_benchmark and trainer.device.type == "cuda"
             yield trainer
     finally:
@@ -194,8 +195,8 @@ def section_levers(args) -> None:
         runs = {name: partial(gankit_rate, preset, batch, steps, 10, lv) for name, lv in settings.items()}
         rates = measure(runs, args.repeats)
         pairs = {name: (rates[name], rates["all off"]) for name in names[1:] if name in rates}
-        train = load_config(preset).train
-        if args.compile and not (train.gp_weight or train.r1_weight):  # compiled graphs have no double backward
+        penalties = load_config(preset).loss.penalties
+        if args.compile and not penalties:  # compiled graphs have no double backward
             compiled = Levers(COMPILE.overrides, **_OFF)
             gankit_rate(preset, batch, 5, 10, compiled)  # compiles (slow) and caches
             notes.append(f"{preset}: torch.compile's first 10 steps took {compiled.notes['warmup_s']:.0f} s")

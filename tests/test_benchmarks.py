@@ -31,7 +31,7 @@ def test_gankit_loop_runs_each_preset(preset):
 def test_levers_are_applied_and_undone():
     fused = speed.optim.FUSED_ADAM
     with speed.trainer_for("mnist-dcgan", 8, speed.LEVERS["bf16 autocast"]) as trainer:
-        assert trainer.precision == "bf16" and not trainer.g.optimizer.defaults["fused"]
+        assert trainer.precision == "bf16" and not trainer.networks["g"].optimizer.defaults["fused"]
     with speed.trainer_for("mnist-dcgan", 8, speed.LEVERS["channels_last"]) as trainer:
         real, _ = next(iter(trainer.sampler.epoch(1)))
         assert real.is_contiguous(memory_format=torch.channels_last)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from gankit.cli import main
 
-TINY = ["--set", "data.max_items=256", "--set", "train.epochs=2", "--set", "train.log_every=2", "--quiet"]
+TINY = ["--set", "data.max_items=256", "--set", "train.epochs=2", "--set", "log.every=2", "--quiet"]
 
 
 @pytest.fixture(scope="module")

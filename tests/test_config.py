@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
 from gankit import ConfigError, list_presets, load_config
-from gankit.config import DEFAULT_PRESET, RunConfig, parse_override
+from gankit.config import DEFAULT_PRESET, PenaltyConfig, RunConfig, parse_override
+from gankit.legacy_config import migrate
 
 
 @pytest.mark.parametrize("name", [n for n, _ in list_presets()])
@@ -19,9 +22,9 @@ def test_default_preset_is_mnist_dcgan_on_bundled_digits():
 
 
 def test_overrides_are_typed():
-    config = load_config(overrides=["train.epochs=3", "train.lr_d=1e-4", "model.z_dim=64", "train.betas=[0.0, 0.9]"])
-    assert config.train.epochs == 3 and config.train.lr_d == 1e-4 and config.model.z_dim == 64
-    assert config.train.betas == (0.0, 0.9)
+    config = load_config(overrides=["train.epochs=3", "optim.lr_d=1e-4", "model.z_dim=64", "optim.betas=[0.0, 0.9]"])
+    assert config.train.epochs == 3 and config.optim.lr_d == 1e-4 and config.model.z_dim == 64
+    assert config.optim.betas == (0.0, 0.9)
 
 
 def test_model_kwargs_checked_against_the_factory():
@@ -44,10 +47,10 @@ def test_switching_model_drops_the_old_models_options():
         ("train.epochs=0", "train.epochs must be > 0"),
         ("train.batch_size=-4", "train.batch_size must be > 0"),
         ("train.epochs=2.5", "train.epochs must be int"),
-        ("train.loss=hinj", "unknown loss 'hinj'"),
+        ("loss.name=hinj", "unknown loss 'hinj'"),
         ("data.name=mnsit", "did you mean 'mnist'"),
         ("train.precision=fp8", "one of 'auto', 'fp32', 'bf16'"),
-        ("train.label_smoothing=0.7", r"\[0, 0.5\)"),
+        ("loss.label_smoothing=0.7", r"\[0, 0.5\)"),
         ("train.device=tpu", "train.device must be"),
         ("train.epoch=3", "unknown key train.epoch"),
         ("data.channels=2", "data.channels must be"),
@@ -90,3 +93,59 @@ def test_bad_yaml_file(tmp_path):
 def test_parse_override_reads_yaml_values():
     assert parse_override("data.root=null") == {"data": {"root": None}}
     assert parse_override("data.root=/a/b") == {"data": {"root": "/a/b"}}
+    assert parse_override("loss.penalties.r1.every=16") == {"loss": {"penalties": {"r1": {"every": 16}}}}
+
+
+LEGACY = Path(__file__).parent / "fixtures" / "config_v1"  # config.yaml files written by gankit 0.1, one per preset
+
+
+@pytest.mark.parametrize("name", [n for n, _ in list_presets()])
+def test_run_folders_of_the_one_section_layout_still_load_and_presets_say_the_same(name):
+    # Each fixture is the config.yaml that gankit 0.1 wrote for a preset, with all 36 fields in `train`.
+    old = load_config(config_file=LEGACY / f"{name}.yaml")
+    assert old == load_config(name)
+
+
+def test_legacy_fields_move_to_their_sections():
+    values = {"train": {"lr_g": 1e-4, "gp_weight": 10.0, "r1_weight": None, "r1_every": 16, "eval_every": 5}}
+    assert migrate(values) == {
+        "train": {},
+        "optim": {"lr_g": 1e-4},
+        "eval": {"every": 5},
+        "loss": {"penalties": {"gp": {"weight": 10.0}}},  # r1 had no weight: it was off, whatever its interval
+    }
+
+
+def test_an_override_in_the_old_spelling_names_the_new_one():
+    with pytest.raises(ConfigError, match=r"unknown key train.lr_g \(it is optim.lr_g"):
+        load_config(overrides=["train.lr_g=1e-4"])
+    with pytest.raises(ConfigError, match="it is loss.penalties.gp.weight"):
+        load_config(overrides=["train.gp_weight=10"])
+
+
+def test_penalties_are_typed_and_can_be_set_switched_off_and_refused():
+    config = load_config("mnist-wgan-gp", overrides=["loss.penalties.gp.weight=5", "loss.penalties.r1.weight=0.1"])
+    assert config.loss.penalties["gp"] == PenaltyConfig(weight=5.0, every=1)
+    assert config.loss.penalties["r1"].weight == 0.1
+    assert load_config("mnist-wgan-gp", overrides=["loss.penalties.gp=null"]).loss.penalties == {}
+    with pytest.raises(ConfigError, match="unknown penalty 'r2'"):
+        load_config(overrides=["loss.penalties.r2.weight=1"])
+    with pytest.raises(ConfigError, match="must be a mapping with a weight"):
+        load_config(overrides=["loss.penalties.r1.every=16"])
+    with pytest.raises(ConfigError, match="loss.penalties.r1.every must be > 0"):
+        load_config(overrides=["loss.penalties.r1={weight: 1, every: 0}"])
+    with pytest.raises(ConfigError, match="unknown key loss.penalties.gp.centre"):
+        load_config(overrides=["loss.penalties.gp={weight: 1, centre: 0}"])
+
+
+def test_checks_across_sections():
+    with pytest.raises(ConfigError, match="evaluation metrics need eval.every"):
+        load_config(overrides=["log.best_metric=fid2k[lenet-mnist]"])
+    assert load_config(overrides=["eval.every=5", "log.best_metric=fid2k[lenet-mnist]"]).log.best_metric
+    with pytest.raises(ConfigError, match="unknown log.best_metric 'gp'"):
+        load_config(overrides=["log.best_metric=gp"])  # no gp penalty: it would never be read out
+    assert load_config("mnist-wgan-gp", overrides=["log.best_metric=gp"]).log.best_metric == "gp"
+    with pytest.raises(ConfigError, match="unknown feature extractor 'incepton'"):
+        load_config(overrides=["eval.extractor=incepton"])
+    with pytest.raises(ConfigError, match="train.seed must be >= 0"):
+        load_config(overrides=["train.seed=-1"])

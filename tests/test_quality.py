@@ -46,7 +46,7 @@ def test_classifier_reads_real_digits(classifier, shared_mnist):
 
 @pytest.mark.slow
 def test_default_preset_generates_recognisable_digits_of_every_class(classifier, tmp_path):
-    config = load_config(overrides=[f"train.epochs={EPOCHS}", f"train.sample_every={EPOCHS}"])
+    config = load_config(overrides=[f"train.epochs={EPOCHS}", f"log.sample_every={EPOCHS}"])
     run = train(config, out=tmp_path, quiet=True)
     confident, classes = judge(classifier, generate(load_run(run), 2000, seed=1))
     assert confident >= CONFIDENT_FLOOR, f"only {confident:.1%} of samples look like digits"
@@ -65,7 +65,7 @@ def test_untrained_generator_fails_the_same_check(classifier):
 
 @pytest.mark.slow
 def test_conditional_dcgan_draws_the_class_it_is_asked_for(classifier, tmp_path):
-    config = load_config("mnist-dcgan-cond", overrides=[f"train.epochs={EPOCHS}", f"train.sample_every={EPOCHS}"])
+    config = load_config("mnist-dcgan-cond", overrides=[f"train.epochs={EPOCHS}", f"log.sample_every={EPOCHS}"])
     run = load_run(train(config, out=tmp_path, quiet=True))
     labels = torch.arange(10).repeat_interleave(200)
     predicted = predict(classifier, generate(run, len(labels), seed=1, labels=labels)).argmax(1)
@@ -84,7 +84,7 @@ def test_wgan_gp_spreads_over_the_ring_of_eight(tmp_path):
     from gankit.data.toy2d import mixture_modes
     from gankit.metrics.toy import mode_coverage
 
-    config = load_config("toy2d-wgan-gp", overrides=["data.n=10000", "train.sample_every=40"])
+    config = load_config("toy2d-wgan-gp", overrides=["data.n=10000", "log.sample_every=40"])
     points = generate(load_run(train(config, out=tmp_path, quiet=True)), 2500, seed=0)
     coverage = mode_coverage(points, mixture_modes("ring8"), sigma=0.01)
     assert coverage.modes >= 5, coverage

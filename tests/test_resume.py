@@ -1,4 +1,5 @@
-"""Exact resume: runs killed with SIGKILL or stopped with SIGINT continue to the same weights and metrics."""
+"""Exact resume: runs killed with SIGKILL or stopped with SIGINT continue to the same state, and one seed gives
+one run: checkpoints are compared whole, every tensor (weights, optimisers, EMA, every RNG) and every JSON value."""
 
 import json
 import random
@@ -14,17 +15,20 @@ import torch
 from gankit import RunError, load_config, resume, train
 from gankit.runs.checkpoint import load_checkpoint
 
-# BatchNorm, EMA, dropout, a linear lr schedule: every kind of state a resume must restore.
+# BatchNorm, EMA, dropout, instance noise, a lazy penalty, a linear lr schedule: every kind of state a resume
+# must restore.
 OVERRIDES = [
     "data.max_items=256",
     "train.batch_size=32",
     "train.epochs=4",
-    "train.log_every=3",
-    "train.checkpoint_steps=2",
-    "train.ema_decay=0.9",
-    "train.lr_schedule=linear",
+    "log.every=3",
+    "log.checkpoint_steps=2",
+    "optim.ema_decay=0.9",
+    "optim.lr_schedule=linear",
     "model.d_dropout=0.2",
-    "train.best_metric=loss_g",
+    "loss.instance_noise=0.05",
+    "loss.penalties.r1={weight: 0.1, every: 3}",
+    "log.best_metric=loss_g",
     "train.deterministic=true",  # CUDA's fastest kernels vary run to run; the CPU is deterministic anyway
 ]
 
@@ -38,16 +42,20 @@ def _metrics(run: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "images_per_s"} for r in records]  # wall-clock rate aside
 
 
-def _assert_same_run(a: Path, b: Path) -> None:
-    _, ta = load_checkpoint(a / "checkpoints" / "final.json")
-    _, tb = load_checkpoint(b / "checkpoints" / "final.json")
+def _assert_same_checkpoint(a: Path, b: Path) -> None:
+    """Two checkpoint records and their tensor files hold the same values, key by key (none left out)."""
+    meta_a, ta = load_checkpoint(a)
+    meta_b, tb = load_checkpoint(b)
     assert ta.keys() == tb.keys()
-    different = [k for k in ta if not k.startswith("rng.") and not torch.equal(ta[k], tb[k])]
+    different = [k for k in ta if not torch.equal(ta[k], tb[k])]
     assert not different, different[:5]
+    assert meta_a == meta_b  # steps, schedulers, optimiser groups, Python/NumPy RNG values, and the file hash
+
+
+def _assert_same_run(a: Path, b: Path) -> None:
+    _assert_same_checkpoint(a / "checkpoints" / "final.json", b / "checkpoints" / "final.json")
+    _assert_same_checkpoint(a / "checkpoints" / "best.json", b / "checkpoints" / "best.json")
     assert _metrics(a) == _metrics(b)
-    best_a, _ = load_checkpoint(a / "checkpoints" / "best.json")
-    best_b, _ = load_checkpoint(b / "checkpoints" / "best.json")
-    assert (best_a["step"], best_a["best_value"]) == (best_b["step"], best_b["best_value"])
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +131,27 @@ def test_resume_in_process_after_a_stop(reference, tmp_path, monkeypatch):
     run = train(load_config(overrides=OVERRIDES), out=tmp_path, quiet=True)
     assert not (run / "checkpoints" / "final.json").exists() and _newest_step(run) == 11
     monkeypatch.setattr(Trainer, "train_step", original)
+    _scramble_global_generators()
     resume(run, quiet=True)
     _assert_same_run(reference, run)
+
+
+def _scramble_global_generators() -> None:
+    """What a fresh process, or user code run before training, does to the global generators."""
+    import numpy as np
+
+    seed = time.time_ns() % 2**32
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def test_one_seed_gives_identical_checkpoints(reference, tmp_path):
+    _scramble_global_generators()
+    again = train(load_config(overrides=OVERRIDES), out=tmp_path, quiet=True)
+    _assert_same_run(reference, again)
+    for name in ("step_00000030", "step_00000032"):  # the newest step checkpoints too
+        _assert_same_checkpoint(reference / "checkpoints" / f"{name}.json", again / "checkpoints" / f"{name}.json")
 
 
 def test_resume_refuses_finished_and_foreign_folders(reference, tmp_path):

@@ -10,7 +10,7 @@ TOY = ["data.name=toy2d", "data.n=256", "model.name=vanilla", "model.g_hidden=[1
 
 @pytest.fixture(scope="module")
 def ema_run(tmp_path_factory):
-    config = load_config(overrides=[*TOY, "train.epochs=2", "train.ema_decay=0.9"])
+    config = load_config(overrides=[*TOY, "train.epochs=2", "optim.ema_decay=0.9"])
     return train(config, out=tmp_path_factory.mktemp("runs"), quiet=True)
 
 
@@ -36,6 +36,9 @@ def test_bad_outputs_and_runs(ema_run, tmp_path):
         sample(ema_run, 0, tmp_path / "x.npy")
     with pytest.raises(RunError, match="does not exist"):
         load_run(tmp_path / "missing")
+    with pytest.raises(RunError, match="not a gankit run folder"):
+        load_run(tmp_path)
+    (tmp_path / "config.yaml").write_text("{}")
     with pytest.raises(RunError, match="no checkpoint"):
         load_run(tmp_path)
 

@@ -5,12 +5,24 @@ run_dir = train(load_config("mnist-dcgan", overrides=["train.epochs=5"]))
 sample(run_dir, n=64, out="grid.png")
 """
 
-from gankit.config import DataConfig, ModelConfig, RunConfig, TrainConfig, list_presets, load_config
+from gankit.config import (
+    DataConfig,
+    EvalConfig,
+    LogConfig,
+    LossConfig,
+    ModelConfig,
+    OptimConfig,
+    RunConfig,
+    TrainConfig,
+    list_presets,
+    load_config,
+)
 from gankit.data import build_dataset, list_datasets
 from gankit.errors import ConfigError, DataError, GankitError, RunError
 from gankit.evaluate import evaluate
-from gankit.losses import list_losses
-from gankit.models import build_models, list_models
+from gankit.losses import list_losses, list_penalties
+from gankit.metrics.extractors import list_extractors
+from gankit.models import ModelSpec, build_models, list_models
 from gankit.sample import generate, load_run, sample
 from gankit.train import resume, train
 
@@ -20,8 +32,13 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "DataError",
+    "EvalConfig",
     "GankitError",
+    "LogConfig",
+    "LossConfig",
     "ModelConfig",
+    "ModelSpec",
+    "OptimConfig",
     "RunConfig",
     "RunError",
     "TrainConfig",
@@ -30,8 +47,10 @@ __all__ = [
     "evaluate",
     "generate",
     "list_datasets",
+    "list_extractors",
     "list_losses",
     "list_models",
+    "list_penalties",
     "list_presets",
     "load_config",
     "load_run",

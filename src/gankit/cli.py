@@ -10,19 +10,24 @@ from gankit.errors import GankitError
 
 
 def _summary(run_dir: Path) -> str:
-    samples = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
+    from gankit.runs.run_dir import RunDir
+
+    run = RunDir(run_dir)
+    samples = sorted(p.name for p in run.samples.glob("*.png"))
     span = f"samples/{samples[0]} .. {samples[-1]}" if len(samples) > 1 else "samples/" + "".join(samples)
-    checkpoints = ", ".join(sorted(p.name for p in (run_dir / "checkpoints").glob("*.safetensors")))
-    extra = "".join(f", {name}" for name in ("metrics.png", "eval.json") if (run_dir / name).is_file())
+    checkpoints = ", ".join(sorted(p.name for p in run.checkpoints.glob("*.safetensors")))
+    extra = "".join(f", {path.name}" for path in (run.metrics_plot, run.eval_report) if path.is_file())
     return (
         f"next: gankit sample {run_dir} --n 64 --out {run_dir / 'sample.png'}\n"
-        f"run folder: {run_dir}  (config.yaml, {span}, losses.png{extra}, metrics.jsonl, checkpoints/: {checkpoints})"
+        f"run folder: {run_dir}  ({run.config.name}, {span}, {run.losses_plot.name}{extra}, {run.metrics.name}, "
+        f"checkpoints/: {checkpoints})"
     )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from gankit.config import load_config
     from gankit.errors import ConfigError
+    from gankit.runs.run_dir import RunDir
     from gankit.train import resume, train
     from gankit.training.distributed import is_main_process
 
@@ -33,7 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.preset, args.config, args.set or [])
         run_dir = train(config, out=args.out, name=args.name or args.preset, quiet=args.quiet)
-    if is_main_process() and (run_dir / "checkpoints" / "final.json").is_file():
+    if is_main_process() and RunDir(run_dir).finished:
         print(_summary(run_dir))
     return 0
 
@@ -52,17 +57,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from gankit.evaluate import evaluate
+    from gankit.runs.run_dir import RunDir
 
     report = evaluate(args.run_dir, args.n, args.split, args.extractor, args.seed, args.checkpoint)
     print(f"reference: {report['reference']}; {report['samples']} samples; extractor {report['extractor']['name']}")
     for key, value in report["metrics"].items():
         print(f"{key:<36} {value:.4f}" if isinstance(value, float) else f"{key:<36} {value}")
-    print(f"wrote {Path(args.run_dir) / 'eval.json'}")
+    print(f"wrote {RunDir(args.run_dir).eval_report}")
     return 0
 
 
 def cmd_evaluator_train(args: argparse.Namespace) -> int:
-    from gankit.metrics.evaluator import train_evaluator
+    from gankit.metrics.extractors import train_evaluator
 
     path = train_evaluator(args.name, args.out, args.dataset, args.root, args.test_dataset, args.test_root, args.epochs)
     print(f"wrote {path} and {path.with_suffix('.safetensors').name}; use it with: gankit eval RUN --extractor {path}")
@@ -89,8 +95,14 @@ def _table(rows: list[tuple[str, str]]) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     import gankit
 
-    listing = {"presets": gankit.list_presets, "datasets": gankit.list_datasets, "models": gankit.list_models}
-    listing["losses"] = gankit.list_losses
+    listing = {
+        "presets": gankit.list_presets,
+        "datasets": gankit.list_datasets,
+        "models": gankit.list_models,
+        "losses": gankit.list_losses,
+        "penalties": gankit.list_penalties,
+        "extractors": gankit.list_extractors,
+    }
     return _table(listing[args.command]())
 
 
@@ -104,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--preset", help="packaged preset name (see `gankit presets`); default mnist-dcgan")
     source.add_argument("--config", help="a YAML config file, e.g. the config.yaml of an earlier run")
     source.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its newest checkpoint")
-    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. train.epochs=5")
+    train.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. train.epochs=5 or optim.lr_g=1e-4"
+    )
     train.add_argument("--out", default="runs", help="parent folder for the numbered run folder (default: runs)")
     train.add_argument("--name", help="run folder name after its number (default: the preset or data-model)")
     train.add_argument("--quiet", action="store_true", help="no progress bar; one log line per epoch")
@@ -160,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("datasets", "list data sets"),
         ("models", "list model families"),
         ("losses", "list adversarial losses"),
+        ("penalties", "list penalties (loss.penalties)"),
+        ("extractors", "list feature extractors (eval.extractor, gankit eval --extractor)"),
     ):
         sub.add_parser(name, help=text, description=text).set_defaults(func=cmd_list)
     return parser

@@ -1,8 +1,10 @@
-"""Typed run configuration: defaults <- preset YAML <- config file <- `--set key=value` overrides.
+"""Typed run configuration in sections: defaults <- preset YAML <- config file <- `--set key=value` overrides.
 
-The `data` and `model` sections have a few common fields plus the keyword arguments of the registered
-data set or model they name; those are checked against the factory's signature, so an unknown key or
-a wrong type fails here, before any training starts.
+Each section is a dataclass validated once, when it is made. The `data` and `model` sections have a few
+common fields plus the keyword arguments of the registered data set or model they name, and each entry of
+`loss.penalties` the options of its penalty: those are checked against the factory's signature, so an unknown
+key or a wrong type fails here, before any training starts. Files in the earlier one-section layout (a
+run folder's config.yaml from gankit 0.1) are read through `gankit.legacy_config`.
 """
 
 from __future__ import annotations
@@ -19,18 +21,34 @@ import yaml
 
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES
-from gankit.metrics.names import metric_names
+from gankit.legacy_config import is_legacy, migrate, moved_key
+from gankit.losses import LOSSES, PENALTIES
+from gankit.metrics.extractors import extractor_name
+from gankit.metrics.names import metric_names, readout_names
 from gankit.models import MODELS
 from gankit.registry import unknown_name
 from gankit.training.optim import OPTIMIZERS
-from gankit.training.trainer import READOUT_KEYS
 from gankit.typecheck import coerce
 
 
 def _positive(where: str, value: float | None, allow_zero: bool = False) -> None:
+    """None, where a field allows it, means "off" and passes."""
     if value is not None and (value < 0 or (value == 0 and not allow_zero)):
         raise ConfigError(f"{where} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def _check_kwargs(registry, name: str, kwargs: dict[str, Any], where: str, skip: tuple[str, ...], common=()) -> dict:
+    """Check kwargs against the keyword parameters of the factory registered as `name`; returns them typed."""
+    factory = registry.get(name)
+    params = {p.name for p in inspect.signature(factory).parameters.values() if p.name not in skip}
+    hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory) if kwargs else {}
+    out = {}
+    for key, value in kwargs.items():
+        if key not in params:
+            valid = sorted(params) + [c for c in common if c not in params]
+            raise ConfigError(f"unknown key {where}.{key} for {registry.kind} {name!r}", f"valid: {', '.join(valid)}")
+        out[key] = coerce(value, hints.get(key, Any), f"{where}.{key}")
+    return out
 
 
 @dataclass
@@ -48,7 +66,9 @@ class DataConfig:
         _positive("data.max_items", self.max_items)
         if self.resolution is not None and self.resolution < 4:
             raise ConfigError(f"data.resolution must be >= 4 pixels, got {self.resolution}")
-        self.kwargs = _check_kwargs(DATASETS, self.name, self.kwargs, "data", skip=("root", "split", "resolution"))
+        common = [f.name for f in dataclasses.fields(self) if f.name != "kwargs"]
+        skip = ("root", "split", "resolution")
+        self.kwargs = _check_kwargs(DATASETS, self.name, self.kwargs, "data", skip, common)
 
 
 @dataclass
@@ -59,86 +79,137 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _positive("model.z_dim", self.z_dim)
-        self.kwargs = _check_kwargs(MODELS, self.name, self.kwargs, "model", skip=("shape", "z_dim", "num_classes"))
+        skip = ("shape", "z_dim", "num_classes")
+        self.kwargs = _check_kwargs(MODELS, self.name, self.kwargs, "model", skip, ("name", "z_dim"))
 
 
-POSITIVE_TRAIN_FIELDS = (
-    "epochs", "batch_size", "lr_g", "lr_d", "d_steps", "sample_every", "grid_size", "log_every",
-    "checkpoint_every", "keep_checkpoints", "grad_clip", "gp_weight", "r1_weight", "r1_every", "clip_weights",
-    "checkpoint_steps", "eval_every", "eval_n", "aux_weight",
-)  # fmt: skip
+@dataclass
+class PenaltyConfig:
+    weight: float  # multiplier of the penalty in its network's loss (WGAN-GP lambda, R1 gamma)
+    every: int = 1  # lazy regularisation: computed every N steps of its network, weighted by weight * N
+    kwargs: dict[str, Any] = field(default_factory=dict)  # the penalty's own options
+
+
+@dataclass
+class LossConfig:
+    name: str = "nonsaturating"  # adversarial loss: `gankit losses`
+    label_smoothing: float = 0.0  # real targets become 1 - this (one-sided, Salimans et al. 2016)
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, decayed linearly to 0 over the run
+    aux_weight: float = 1.0  # weight of the AC-GAN class loss (when the model has model.aux_classifier)
+    clip_weights: float | None = None  # WGAN: clamp D's weights into [-c, c] after each D step (0.01); None: off
+    penalties: dict[str, PenaltyConfig] = field(
+        default_factory=dict
+    )  # name -> {weight, every, options}: `gankit penalties`
+
+    def __post_init__(self) -> None:
+        loss = LOSSES.get(self.name)()
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.label_smoothing > 0 and not loss.smoothing:
+            raise ConfigError(f"loss.label_smoothing does not apply to the {self.name} loss", "set it to 0")
+        _positive("loss.instance_noise", self.instance_noise, allow_zero=True)
+        _positive("loss.aux_weight", self.aux_weight)
+        _positive("loss.clip_weights", self.clip_weights)
+        if not isinstance(self.penalties, dict):
+            raise ConfigError(f"loss.penalties must be a mapping of penalty names, got {self.penalties!r}")
+        self.penalties = {
+            name: self._penalty(name, spec) for name, spec in self.penalties.items() if spec is not None
+        }  # a null entry switches a preset's penalty off
+
+    @staticmethod
+    def _penalty(name: str, spec: Any) -> PenaltyConfig:
+        where = f"loss.penalties.{name}"
+        PENALTIES.get(name)
+        if isinstance(spec, PenaltyConfig):
+            return spec
+        if not isinstance(spec, dict) or "weight" not in spec:
+            raise ConfigError(f"{where} must be a mapping with a weight, e.g. {{weight: 10}}, got {spec!r}")
+        options = {k: v for k, v in spec.items() if k not in ("weight", "every")}
+        penalty = PenaltyConfig(
+            weight=coerce(spec["weight"], float, f"{where}.weight"),
+            every=coerce(spec.get("every", 1), int, f"{where}.every"),
+            kwargs=_check_kwargs(PENALTIES, name, options, where, (), ("weight", "every")),
+        )
+        _positive(f"{where}.weight", penalty.weight)
+        _positive(f"{where}.every", penalty.every)
+        return penalty
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"  # optimiser of both networks: adam or rmsprop
+    lr_g: float = 2e-4  # generator learning rate
+    lr_d: float = 2e-4  # discriminator learning rate
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; beta1 0.5 as in the DCGAN paper
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
+    grad_clip: float | None = None  # max global gradient norm per network; None: no clipping
+    d_steps: int = 1  # D steps per G step (WGAN's n_critic)
+    ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
+
+    def __post_init__(self) -> None:
+        OPTIMIZERS.get(self.name)
+        for name in ("lr_g", "lr_d", "grad_clip", "d_steps"):
+            _positive(f"optim.{name}", getattr(self, name))
+        if not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"optim.betas must each be in [0, 1), got {list(self.betas)}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ConfigError(f"optim.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
 
 
 @dataclass
 class TrainConfig:
     epochs: int = 20  # passes over the data set
     batch_size: int = 64  # real images per D step (under torchrun: the global batch, split over the processes)
-    seed: int = 0  # seeds weights, data order and noise
-    loss: str = "nonsaturating"  # adversarial loss: `gankit losses`
-    optimizer: str = "adam"  # adam or rmsprop
-    lr_g: float = 2e-4  # generator learning rate
-    lr_d: float = 2e-4  # discriminator learning rate
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; beta1 0.5 as in the DCGAN paper
-    d_steps: int = 1  # D steps per G step
-    label_smoothing: float = 0.0  # real targets become 1 - this (one-sided, Salimans et al. 2016)
-    grad_clip: float | None = None  # max global gradient norm per network; None: no clipping
-    gp_weight: float | None = None  # WGAN-GP penalty weight lambda (10 in Gulrajani et al.); None: off
-    r1_weight: float | None = None  # R1 penalty weight gamma on real data (Mescheder et al.); None: off
-    r1_every: int = 1  # lazy R1: compute it every N D steps, weighted by N (16 in StyleGAN2)
-    clip_weights: float | None = None  # WGAN: clamp D's weights into [-c, c] after each D step (0.01); None: off
-    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, decayed linearly to 0 over the run
-    aux_weight: float = 1.0  # weight of the AC-GAN class loss (used when model.aux_classifier is true)
-    ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
-    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
+    seed: int = 0  # seeds weights, data order, noise and every global generator (>= 0)
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16: autocast matmuls/convs, fp32 weights and optimiser;
     # auto: bf16 on CPUs with native bf16 (AVX-512-BF16/AMX), else fp32 (CUDA convs run TF32 already)
     channels_last: bool = False  # NHWC memory layout for conv models (faster convs on CPU oneDNN and GPU tensor cores)
     compile: bool = False  # torch.compile G and D (measured slower on a 2-core CPU, see docs/performance.md)
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps
     deterministic: bool = False  # CUDA: deterministic kernels, bit-identical resumes (slower); CPU always is
-    sample_every: int = 1  # epochs between sample grids
-    grid_size: int = 64  # images per sample grid, from the same fixed noise every time
-    log_every: int = 50  # steps between loss readouts; each readout is one host sync
-    checkpoint_every: int = 1  # epochs between checkpoints
-    checkpoint_steps: int | None = None  # also checkpoint every this many steps; None: at epoch ends only
-    keep_checkpoints: int = 2  # newest step/epoch checkpoints kept; `final` and `best` are always kept
-    eval_every: int | None = None  # epochs between evaluations (FID etc., into metrics.jsonl); None: off
-    eval_n: int = 2000  # generated samples per evaluation (and at most this many real ones)
-    eval_extractor: str = "lenet-mnist"  # feature extractor: lenet-mnist or an evaluator's .json
-    best_metric: str | None = None  # keep checkpoints/best by this value, e.g. fid2k[lenet-mnist]; None: off
-    best_mode: Literal["min", "max"] = "min"  # whether a lower or a higher best_metric is better
+    sync_batchnorm: bool = False  # under torchrun: BatchNorm statistics over the global batch, not each rank's
     on_divergence: Literal["stop", "rollback"] = "stop"  # on NaN/Inf: stop, or reload the last checkpoint
     rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
-    sync_batchnorm: bool = False  # under torchrun: BatchNorm statistics over the global batch, not each rank's
 
     def __post_init__(self) -> None:
-        for name in POSITIVE_TRAIN_FIELDS:  # None, where allowed, means "off" and passes
-            _positive(f"train.{name}", getattr(self, name))
-        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
-            raise ConfigError(f"train.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
-        if not all(0 <= b < 1 for b in self.betas):
-            raise ConfigError(f"train.betas must each be in [0, 1), got {list(self.betas)}")
+        _positive("train.epochs", self.epochs)
+        _positive("train.batch_size", self.batch_size)
+        _positive("train.seed", self.seed, allow_zero=True)
         if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
             raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
         if not 0 < self.rollback_lr_scale < 1:
             raise ConfigError(f"train.rollback_lr_scale must be in (0, 1), got {self.rollback_lr_scale}")
-        extractor = Path(self.eval_extractor).stem if self.eval_extractor.endswith(".json") else self.eval_extractor
-        valid = list(READOUT_KEYS) + (metric_names(self.eval_n, extractor, True) if self.eval_every else [])
-        if self.best_metric is not None and self.best_metric not in valid:
-            hint = "" if self.eval_every else "evaluation metrics need train.eval_every; "
-            raise ConfigError(f"unknown train.best_metric {self.best_metric!r}", f"{hint}valid: {', '.join(valid)}")
-        _positive("train.instance_noise", self.instance_noise, allow_zero=True)
-        loss = LOSSES.get(self.loss)()
-        if self.label_smoothing > 0 and not loss.smoothing:
-            raise ConfigError(f"train.label_smoothing does not apply to the {self.loss} loss", "set it to 0")
-        OPTIMIZERS.get(self.optimizer)
-        if self.compile and (self.gp_weight or self.r1_weight):
-            raise ConfigError(
-                "train.compile cannot run the gradient penalties (gp_weight, r1_weight): compiled graphs have no double backward",
-                "set train.compile=false",
-            )
+
+
+@dataclass
+class LogConfig:
+    every: int = 50  # steps between loss readouts into metrics.jsonl; each readout is one host sync
+    sample_every: int = 1  # epochs between sample grids
+    grid_size: int = 64  # images per sample grid, from the same fixed noise every time
+    checkpoint_every: int = 1  # epochs between checkpoints
+    checkpoint_steps: int | None = None  # also checkpoint every this many steps; None: at epoch ends only
+    keep_checkpoints: int = 2  # newest step/epoch checkpoints kept; `final` and `best` are always kept
+    best_metric: str | None = None  # keep checkpoints/best by this readout or eval value, e.g. fid2k[lenet-mnist]
+    best_mode: Literal["min", "max"] = "min"  # whether a lower or a higher best_metric is better
+
+    def __post_init__(self) -> None:
+        for name in ("every", "sample_every", "grid_size", "checkpoint_every", "checkpoint_steps", "keep_checkpoints"):
+            _positive(f"log.{name}", getattr(self, name))
+
+
+@dataclass
+class EvalConfig:
+    every: int | None = None  # epochs between evaluations (FID etc., into metrics.jsonl); None: off
+    n: int = 2000  # generated samples per evaluation (and at most this many real ones)
+    extractor: str = "lenet-mnist"  # feature extractor: `gankit extractors`, or an evaluator's .json
+
+    def __post_init__(self) -> None:
+        _positive("eval.every", self.every)
+        _positive("eval.n", self.n)
+        extractor_name(self.extractor)  # a registered name or an evaluator's .json
+
+    def metric_names(self, conditional: bool = True) -> list[str]:
+        return metric_names(self.n, extractor_name(self.extractor), conditional) if self.every else []
 
 
 @dataclass
@@ -148,14 +219,33 @@ class RunConfig:
     description: str = ""  # one line shown by `gankit presets`
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        """The checks that read more than one section."""
+        best = self.log.best_metric
+        valid = readout_names(self.loss.penalties) + self.eval.metric_names()
+        if best is not None and best not in valid:
+            hint = "" if self.eval.every else "evaluation metrics need eval.every; "
+            raise ConfigError(f"unknown log.best_metric {best!r}", f"{hint}valid: {', '.join(valid)}")
+        if self.train.compile and any(p.weight for p in self.loss.penalties.values()):
+            raise ConfigError(
+                "train.compile cannot run gradient penalties (loss.penalties): compiled graphs have no double backward",
+                "set train.compile=false",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict, with each section's kwargs flattened into it (the YAML form)."""
         out: dict[str, Any] = {"description": self.description}
-        for section in ("data", "model", "train"):
+        for section in SECTIONS:
             values = dataclasses.asdict(getattr(self, section))
             values.update(values.pop("kwargs", {}))
+            if section == "loss":
+                values["penalties"] = {n: _flat(p) for n, p in values["penalties"].items()}
             out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return out
 
@@ -163,35 +253,37 @@ class RunConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+def _flat(penalty: dict[str, Any]) -> dict[str, Any]:
+    return {"weight": penalty["weight"], "every": penalty["every"], **penalty["kwargs"]}
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "loss": LossConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "log": LogConfig,
+    "eval": EvalConfig,
+}
 DEFAULT_PRESET = "mnist-dcgan"
-
-
-def _check_kwargs(registry, name: str, kwargs: dict[str, Any], section: str, skip: tuple[str, ...]) -> dict:
-    """Check kwargs against the keyword parameters of the factory registered as `name`."""
-    factory = registry.get(name)
-    params = {p.name: p for p in inspect.signature(factory).parameters.values() if p.name not in skip}
-    hints = typing.get_type_hints(factory)
-    out = {}
-    for key, value in kwargs.items():
-        if key not in params:
-            common = [f.name for f in dataclasses.fields(SECTIONS[section]) if f.name not in ("kwargs", *params)]
-            valid = sorted(params) + common
-            raise ConfigError(f"unknown key {section}.{key} for {registry.kind} {name!r}", f"valid: {', '.join(valid)}")
-        out[key] = coerce(value, hints.get(key, Any), f"{section}.{key}")
-    return out
 
 
 def _build_section(section: str, values: dict[str, Any]) -> Any:
     cls = SECTIONS[section]
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "kwargs"}
+    names = [f.name for f in dataclasses.fields(cls)]
+    known = {n for n in names if n != "kwargs"}
     typed = {k: coerce(v, hints[k], f"{section}.{k}") for k, v in values.items() if k in known}
     extra = {k: v for k, v in values.items() if k not in known}
-    if section == "train" and extra:
+    if "kwargs" in names:
+        return cls(**typed, kwargs=extra)
+    if extra:
         key = sorted(extra)[0]
-        raise ConfigError(f"unknown key train.{key}", f"valid: {', '.join(sorted(known))}")
-    return cls(**typed, kwargs=extra) if extra or section != "train" else cls(**typed)
+        moved = moved_key(section, key)
+        hint = f"it is {moved} since gankit 0.2" if moved else f"valid: {', '.join(sorted(known))}"
+        raise ConfigError(f"unknown key {section}.{key}", hint)
+    return cls(**typed)
 
 
 def list_presets() -> list[tuple[str, str]]:
@@ -211,8 +303,8 @@ def _read_yaml(text: str, source: str) -> dict[str, Any]:
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ConfigError(f"{source} must hold a mapping of sections (data, model, train)")
-    return values
+        raise ConfigError(f"{source} must hold a mapping of sections ({', '.join(SECTIONS)})")
+    return migrate(values) if is_legacy(values) else values
 
 
 def preset_values(name: str) -> dict[str, Any]:
@@ -222,16 +314,24 @@ def preset_values(name: str) -> dict[str, Any]:
     return _read_yaml((resources.files("gankit.presets") / f"{name}.yaml").read_text(), f"preset {name}")
 
 
+def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value
+
+
 def _merge(base: dict[str, Any], update: dict[str, Any], source: str) -> dict[str, Any]:
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    out = _copy(base)
     for key, value in update.items():
         if key in SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: section {key!r} must be a mapping, got {value!r}")
             section = out.setdefault(key, {})
-            if "name" in value and value["name"] != section.get("name", value["name"]):
+            if key in ("data", "model") and "name" in value and value["name"] != section.get("name", value["name"]):
                 section.clear()  # a different data set or model: the old one's options do not apply
-            section.update(value)
+            _deep_update(section, _copy(value))
         elif key == "description":
             out[key] = value
         else:
@@ -239,17 +339,24 @@ def _merge(base: dict[str, Any], update: dict[str, Any], source: str) -> dict[st
     return out
 
 
+def _copy(values: Any) -> Any:
+    return {k: _copy(v) for k, v in values.items()} if isinstance(values, dict) else values
+
+
 def parse_override(text: str) -> dict[str, Any]:
-    """`train.epochs=5` -> {"train": {"epochs": 5}}; the value is read as YAML (numbers, lists, null)."""
+    """`train.epochs=5` -> {"train": {"epochs": 5}}; `loss.penalties.r1.weight=1` nests deeper. The value is
+    read as YAML (numbers, lists, mappings, null)."""
     key, sep, raw = text.partition("=")
     parts = key.strip().split(".")
-    if not sep or len(parts) != 2 or not all(parts):
+    if not sep or len(parts) < 2 or not all(parts):
         raise ConfigError(f"override {text!r} must look like SECTION.KEY=VALUE, e.g. train.epochs=5")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
-    return {parts[0]: {parts[1]: value}}
+    for part in reversed(parts):
+        value = {part: value}
+    return value
 
 
 def load_config(

@@ -11,9 +11,10 @@ import torch
 
 from gankit.data import to_uint8
 from gankit.errors import ConfigError, RunError
-from gankit.models import build_models
-from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint, module_state
+from gankit.models import ModelSpec
+from gankit.runs.checkpoint import load_checkpoint, module_state
 from gankit.runs.files import atomic_write
+from gankit.runs.run_dir import RunDir
 from gankit.viz.grids import save_grid, save_image
 
 
@@ -31,28 +32,30 @@ class LoadedRun:
     meta: dict[str, Any]
 
     @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec.from_dict(self.meta["model"])
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.meta["model"]["shape"])
+        return self.spec.shape
 
 
 def load_run(run_dir: str | Path, checkpoint: str | None = None) -> LoadedRun:
     """Rebuild a run's generator through the model registry and load its weights (hash-checked, no pickle)."""
-    run_dir = Path(run_dir).expanduser()
-    if not run_dir.is_dir():
-        raise RunError(f"run folder {run_dir} does not exist")
-    record = run_dir / "checkpoints" / f"{checkpoint}.json" if checkpoint else latest_checkpoint(run_dir)
+    run = RunDir.open(run_dir)
+    record = run.checkpoint(checkpoint) if checkpoint else run.latest_checkpoint()
     if not record.is_file():
         raise RunError(f"checkpoint {record} does not exist")
     meta, tensors = load_checkpoint(record)
-    spec = meta["model"]
-    G, _ = build_models(spec["name"], tuple(spec["shape"]), spec["z_dim"], spec.get("num_classes"), **spec["kwargs"])
+    spec = ModelSpec.from_dict(meta["model"])
+    G, _ = spec.build()
     try:
         # The weight average samples better than the live generator, when the run kept one.
         G.load_state_dict(module_state(tensors, "G_ema" if "G_ema" in meta.get("modules", []) else "G"))
     except RuntimeError as err:
         first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
-        raise RunError(f"checkpoint {record.name} does not fit model {spec['name']!r}: {first}") from None
-    return LoadedRun(run_dir, G.eval(), meta)
+        raise RunError(f"checkpoint {record.name} does not fit model {spec.name!r}: {first}") from None
+    return LoadedRun(run.path, G.eval(), meta)
 
 
 def sample_labels(run: LoadedRun, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor | None:

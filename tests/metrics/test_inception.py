@@ -6,7 +6,7 @@ import torch
 
 from gankit import ConfigError
 from gankit.metrics.classifier import LeNet
-from gankit.metrics.features import load_extractor
+from gankit.metrics.extractors import load_extractor
 from gankit.metrics.inception import FIDInceptionV3, import_inception
 
 from formats import PickleExploit

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from gankit import RunError
-from gankit.runs.checkpoint import latest_checkpoint, load_checkpoint, module_state, prune_checkpoints, save_checkpoint
+from gankit.runs.checkpoint import load_checkpoint, module_state, save_checkpoint
 from gankit.runs.files import atomic_write_text
-from gankit.runs.run_dir import create_run_dir
+from gankit.runs.run_dir import RunDir
+from gankit.training.state import optimizer_state
 
 from formats import PickleExploit
 
@@ -19,7 +20,9 @@ def _save(folder, name="final", scale=1.0):
     opt = torch.optim.Adam(net.parameters())
     net(torch.randn(4, 3)).sum().backward()
     opt.step()
-    save_checkpoint(folder, name, {"G": net}, {"opt_g": opt}, {"epoch": 1}, {"fixed_noise": torch.ones(2, 3)})
+    opt_tensors, groups = optimizer_state(opt, "opt_g")
+    tensors = {**{f"G.{k}": v for k, v in net.state_dict().items()}, **opt_tensors, "fixed_noise": torch.ones(2, 3)}
+    save_checkpoint(folder / f"{name}.json", tensors, {"epoch": 1, "optimizers": {"opt_g": groups}})
     return net, opt
 
 
@@ -50,28 +53,42 @@ def test_a_pickle_is_never_loaded(tmp_path):
 
 
 def test_prune_keeps_the_newest(tmp_path):
-    for epoch in (1, 2, 3):
-        _save(tmp_path, f"step_{epoch:08d}")
-    prune_checkpoints(tmp_path, keep=2)
-    assert sorted(p.stem for p in tmp_path.glob("*.json")) == ["step_00000002", "step_00000003"]
+    run = RunDir.create(tmp_path, "run")
+    for step in (1, 2, 3):
+        _save(run.checkpoints, RunDir.step_name(step))
+    _save(run.checkpoints, "final")
+    run.prune(keep=2)
+    assert sorted(p.stem for p in run.checkpoints.glob("*.json")) == ["final", "step_00000002", "step_00000003"]
+    assert not (run.checkpoints / "step_00000001.safetensors").exists()
 
 
 def test_latest_prefers_final(tmp_path):
-    folder = tmp_path / "checkpoints"
-    folder.mkdir()
+    run = RunDir.create(tmp_path, "run")
     with pytest.raises(RunError, match="no checkpoint"):
-        latest_checkpoint(tmp_path)
-    _save(folder, "step_00000078")
-    assert latest_checkpoint(tmp_path).name == "step_00000078.json"
-    _save(folder, "final")
-    assert latest_checkpoint(tmp_path).name == "final.json"
+        run.latest_checkpoint()
+    _save(run.checkpoints, "step_00000078")
+    _save(run.checkpoints, "step_00000156")
+    assert run.latest_checkpoint().name == "step_00000156.json"
+    _save(run.checkpoints, "final")
+    assert run.latest_checkpoint().name == "final.json"
+    assert run.latest_checkpoint(final=False).name == "step_00000156.json"
 
 
 def test_run_dirs_are_numbered_and_never_reused(tmp_path):
-    a = create_run_dir(tmp_path, "mnist dcgan")
-    b = create_run_dir(tmp_path, "mnist dcgan")
+    a = RunDir.create(tmp_path, "mnist dcgan").path
+    b = RunDir.create(tmp_path, "mnist dcgan").path
     assert (a.name, b.name) == ("00000-mnist-dcgan", "00001-mnist-dcgan")
     assert (a / "samples").is_dir() and (a / "checkpoints").is_dir()
+
+
+def test_only_a_folder_with_a_config_is_a_run(tmp_path):
+    with pytest.raises(RunError, match="does not exist"):
+        RunDir.open(tmp_path / "missing")
+    with pytest.raises(RunError, match="not a gankit run folder"):
+        RunDir.open(tmp_path)
+    run = RunDir.create(tmp_path, "run")
+    run.config.write_text("{}")
+    assert RunDir.open(run.path).path == run.path
 
 
 def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):

@@ -1,26 +1,22 @@
 """The CUDA path: no host synchronisation inside a training step, the same step as on the CPU, checkpoints that
 load anywhere. CI has no GPU, so these run only where CUDA is (they were run on an H100: docs/performance.md)."""
 
-import contextlib
-import io
-
 import pytest
 import torch
 
 from gankit import load_config
 from gankit.sample import generate, load_run
-from gankit.train import build_trainer, train
+from gankit.train import train
+from gankit.training.builder import new_trainer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (CI has none)")
 
-SMALL = ["data.max_items=256", "train.batch_size=32", "train.epochs=1", "train.log_every=4"]
+SMALL = ["data.max_items=256", "train.batch_size=32", "train.epochs=1", "log.every=4"]
 SMALL_DCGAN = [*SMALL, "model.g_width=8", "model.d_width=8"]
 
 
 def _trainer(tmp_path, preset: str, overrides: list[str], device: str = "cuda"):
-    config = load_config(preset, overrides=[*overrides, f"train.device={device}"])
-    with contextlib.redirect_stdout(io.StringIO()):
-        return build_trainer(config, None, tmp_path, None, quiet=True)
+    return new_trainer(load_config(preset, overrides=[*overrides, f"train.device={device}"]), tmp_path)
 
 
 def _run_steps(trainer, steps: int) -> None:
@@ -35,7 +31,7 @@ def _run_steps(trainer, steps: int) -> None:
     [
         ("mnist-dcgan", SMALL_DCGAN),
         ("mnist-dcgan", [*SMALL_DCGAN, "train.precision=bf16"]),
-        ("mnist-vanilla", [*SMALL, "train.grad_clip=1.0", "train.ema_decay=0.99"]),
+        ("mnist-vanilla", [*SMALL, "optim.grad_clip=1.0", "optim.ema_decay=0.99"]),
         ("mnist-wgan-gp", SMALL_DCGAN),
         ("mnist-wgan", SMALL_DCGAN),  # weight clipping, RMSprop
         ("mnist-dcgan-cond", SMALL_DCGAN),
@@ -83,7 +79,7 @@ def test_cuda_and_cpu_take_the_same_fp32_step(tmp_path, monkeypatch):
             None,
         )
         _run_steps(trainer, 3)
-        weights[device] = {k: v.detach().cpu() for k, v in trainer.d.module.state_dict().items()}
+        weights[device] = {k: v.detach().cpu() for k, v in trainer.networks["d"].module.state_dict().items()}
     initial = start.d.module.state_dict()
     keys = [k for k in initial if initial[k].is_floating_point() and "running" not in k]
     moved = {d: torch.cat([(w[k] - initial[k]).flatten() for k in keys]) for d, w in weights.items()}
@@ -100,7 +96,7 @@ def test_deterministic_cuda_runs_repeat_bit_for_bit(tmp_path):
     for name in ("a", "b"):
         trainer = _trainer(tmp_path / name, "mnist-dcgan", overrides)
         _run_steps(trainer, 4)
-        runs.append({k: v.detach().cpu() for k, v in trainer.d.module.state_dict().items()})
+        runs.append({k: v.detach().cpu() for k, v in trainer.networks["d"].module.state_dict().items()})
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 

@@ -15,7 +15,6 @@ import torch
 from gankit import ConfigError, load_config, resume, train
 from gankit.runs.checkpoint import load_checkpoint
 from gankit.sample import generate, load_run
-from gankit.train import build_trainer
 from gankit.training.distributed import World
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
@@ -32,15 +31,15 @@ EXACT = [
     "--set",
     "train.epochs=2",
     "--set",
-    "train.r1_weight=1.0",
+    "loss.penalties.r1.weight=1.0",
     "--set",
-    "train.ema_decay=0.9",
+    "optim.ema_decay=0.9",
     "--set",
-    "train.lr_schedule=linear",
+    "optim.lr_schedule=linear",
     "--set",
-    "train.log_every=2",
+    "log.every=2",
     "--set",
-    "train.checkpoint_every=1",
+    "log.checkpoint_every=1",
     "--set",
     "train.device=cpu",
 ]
@@ -149,10 +148,20 @@ def test_a_batchnorm_model_trains_checkpoints_and_samples(tmp_path, sync):
     assert images.shape == (8, 1, 28, 28) and torch.isfinite(images).all()
 
 
-def test_batch_size_must_split_over_the_processes(tmp_path):
+def test_batch_size_must_split_over_the_processes(tmp_path, monkeypatch):
+    import contextlib
+    import importlib
+
+    api = importlib.import_module("gankit.train")  # the module: the package exports a function of that name
+
+    @contextlib.contextmanager
+    def two_processes(device):
+        yield World(rank=0, size=2), device
+
+    monkeypatch.setattr(api, "world_from_env", two_processes)
     config = load_config("mnist-vanilla", None, ["train.batch_size=63"])
     with pytest.raises(ConfigError, match="does not split evenly over 2 processes"):
-        build_trainer(config, None, tmp_path, None, True, world=World(rank=0, size=2))
+        api.train(config, out=tmp_path, quiet=True)
     assert not list(tmp_path.iterdir())  # refused before anything was written
 
 

@@ -1,7 +1,5 @@
 """The speed levers change how fast a step runs, never what it computes (within float tolerance)."""
 
-import contextlib
-import io
 import platform
 import subprocess
 import sys
@@ -15,9 +13,9 @@ from gankit import load_config
 from gankit.data import build_dataset
 from gankit.data.sampler import BatchSampler
 from gankit.models.layers import is_channels_last
-from gankit.train import build_trainer
 from gankit.training import device as device_module
 from gankit.training import optim
+from gankit.training.builder import new_trainer
 from gankit.training.device import resolve_precision
 
 SMALL_DCGAN = [
@@ -30,14 +28,12 @@ SMALL_DCGAN = [
 
 
 def _weights_after(tmp_path, overrides: list[str], steps: int = 4) -> dict[str, torch.Tensor]:
-    config = load_config(overrides=[*SMALL_DCGAN, *overrides])
-    with contextlib.redirect_stdout(io.StringIO()):
-        trainer = build_trainer(config, None, tmp_path, None, quiet=True)
+    trainer = new_trainer(load_config(overrides=[*SMALL_DCGAN, *overrides]), tmp_path)
     batches = trainer.sampler.endless()
     for _ in range(steps):
         trainer.train_step(*next(batches))
         trainer.step += 1
-    modules = {"G": trainer.g.module, "D": trainer.d.module}
+    modules = {"G": trainer.networks["g"].module, "D": trainer.networks["d"].module}
     return {f"{n}.{k}": v.detach().clone() for n, m in modules.items() for k, v in m.state_dict().items()}
 
 
@@ -114,13 +110,12 @@ def test_compile_refuses_double_backward_penalties():
     from gankit import ConfigError
 
     with pytest.raises(ConfigError, match="no double backward"):
-        load_config(overrides=["train.compile=true", "train.gp_weight=10"])
+        load_config(overrides=["train.compile=true", "loss.penalties.gp.weight=10"])
 
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_restored_adam_moments_take_the_layout_of_channels_last_weights(fused):
-    from gankit.runs.checkpoint import _flatten_optimizer  # what save_checkpoint writes
-    from gankit.training.state import restore_optimizer
+    from gankit.training.state import optimizer_state, restore_optimizer
 
     torch.manual_seed(0)
     weight = torch.randn(8, 4, 3, 3).contiguous(memory_format=torch.channels_last)
@@ -133,8 +128,7 @@ def test_restored_adam_moments_take_the_layout_of_channels_last_weights(fused):
     opt = adam(live)
     live.grad = grads[0]
     opt.step()
-    tensors: dict[str, torch.Tensor] = {}
-    groups = _flatten_optimizer("opt", opt, tensors)
+    tensors, groups = optimizer_state(opt, "opt")
     tensors = {k: v.clone().contiguous() for k, v in tensors.items()}  # fresh contiguous copies, as from a file
     resumed = live.detach().clone().requires_grad_(True)
     opt2 = adam(resumed)
@@ -165,8 +159,7 @@ def test_a_channels_last_step_keeps_every_map_in_one_layout(tmp_path, model):
     # The vector-map boundaries (G's projection to 7x7 maps, D's flattening for its head) used to hand back
     # NCHW gradients into an NHWC network: each elementwise backward there ran about 20x slower.
     config = load_config(overrides=[*SMALL_DCGAN, "train.channels_last=true", "train.precision=bf16", *model])
-    with contextlib.redirect_stdout(io.StringIO()):
-        trainer = build_trainer(config, None, tmp_path, None, quiet=True)
+    trainer = new_trainer(config, tmp_path)
     batches = trainer.sampler.endless()
     trainer.train_step(*next(batches))
     with _LayoutMixes() as watch:

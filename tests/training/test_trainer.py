@@ -11,7 +11,7 @@ TOY = ["data.name=toy2d", "data.n=512", "model.name=vanilla", "model.g_hidden=[3
 
 
 def _train(tmp_path, *overrides):
-    config = load_config(overrides=[*TOY, "train.epochs=2", "train.log_every=1", *overrides])
+    config = load_config(overrides=[*TOY, "train.epochs=2", "log.every=1", *overrides])
     run = train(config, out=tmp_path, quiet=True)
     return run, [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
@@ -24,13 +24,13 @@ def _adam_steps(run, name):
 
 
 def test_d_steps_per_g_step(tmp_path):
-    run, records = _train(tmp_path, "train.d_steps=4")
+    run, records = _train(tmp_path, "optim.d_steps=4")
     assert _adam_steps(run, "opt_d") == 16 and _adam_steps(run, "opt_g") == 4  # 512 // 64 = 8 batches per epoch
     assert sum("loss_g" in r for r in records) == 4
 
 
 def test_lr_schedule_reaches_zero(tmp_path):
-    _, records = _train(tmp_path, "train.lr_schedule=linear")
+    _, records = _train(tmp_path, "optim.lr_schedule=linear")
     assert records[-1]["lr_d"] == pytest.approx(0.0, abs=1e-12) and records[0]["lr_d"] < 2e-4
 
 
@@ -52,14 +52,14 @@ def test_grad_clip_bounds_the_update(tmp_path):
     opt = torch.optim.SGD(net.parameters(), lr=1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     before = [p.detach().clone() for p in net.parameters()]
-    Network(net, opt, sched, grad_clip=0.5).step(net(torch.full((2, 4), 100.0)).sum())
+    Network("D", net, opt, sched, grad_clip=0.5).step(net(torch.full((2, 4), 100.0)).sum())
     moved = torch.cat([(p - b).flatten() for p, b in zip(net.parameters(), before)]).norm()
     assert moved.item() == pytest.approx(0.5, rel=1e-4)
 
 
 def test_divergence_stops_with_a_clear_error(tmp_path):
     with pytest.raises(RunError, match="diverged at step"):
-        _train(tmp_path, "train.lr_d=1e30", "train.lr_g=1e30", "train.optimizer=rmsprop")
+        _train(tmp_path, "optim.lr_d=1e30", "optim.lr_g=1e30", "optim.name=rmsprop")
 
 
 def _poison_once(monkeypatch, at_step: int):
@@ -90,7 +90,7 @@ def test_rollback_reloads_the_last_checkpoint_with_lower_learning_rates(tmp_path
     from gankit.runs.checkpoint import load_checkpoint
 
     _poison_once(monkeypatch, at_step=9)
-    run, records = _train(tmp_path, "train.checkpoint_steps=4", "train.on_divergence=rollback", "train.log_every=2")
+    run, records = _train(tmp_path, "log.checkpoint_steps=4", "train.on_divergence=rollback", "log.every=2")
     assert "rolled back to step 8 with learning rates x0.5" in capsys.readouterr().err
     meta, tensors = load_checkpoint(run / "checkpoints" / "final.json")
     assert all(torch.isfinite(t).all() for k, t in tensors.items() if k.startswith(("G.", "D.")))
@@ -101,13 +101,13 @@ def test_rollback_reloads_the_last_checkpoint_with_lower_learning_rates(tmp_path
 def test_divergence_stops_by_default_naming_the_step(tmp_path, monkeypatch):
     _poison_once(monkeypatch, at_step=9)
     with pytest.raises(RunError, match="diverged at step 10"):
-        _train(tmp_path, "train.checkpoint_steps=4", "train.log_every=2")
+        _train(tmp_path, "log.checkpoint_steps=4", "log.every=2")
 
 
 def test_best_checkpoint_follows_the_chosen_metric(tmp_path):
     from gankit.runs.checkpoint import load_checkpoint
 
-    run, records = _train(tmp_path, "train.best_metric=loss_d", "train.best_mode=max")
+    run, records = _train(tmp_path, "log.best_metric=loss_d", "log.best_mode=max")
     meta, _ = load_checkpoint(run / "checkpoints" / "best.json")
     best = max(records, key=lambda r: r["loss_d"])
     assert meta["best_value"] == best["loss_d"] and meta["step"] == best["step"]
@@ -118,5 +118,5 @@ def test_a_diverged_state_is_never_checkpointed(tmp_path, monkeypatch, capsys):
     # NaN at step 7, no readout before the step-8 checkpoint: that checkpoint must be refused, so the
     # rollback lands on step 4, the last good one.
     _poison_once(monkeypatch, at_step=6)
-    _train(tmp_path, "train.checkpoint_steps=4", "train.on_divergence=rollback", "train.log_every=50")
+    _train(tmp_path, "log.checkpoint_steps=4", "train.on_divergence=rollback", "log.every=50")
     assert "rolled back to step 4" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from gankit.data.base import DataSet, to_model_range, to_uint8
@@ -11,6 +13,15 @@ from gankit.errors import DataError
 
 # Importing the modules registers them.
 from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, toy2d  # noqa: E402,F401  isort: skip
+
+if TYPE_CHECKING:
+    from gankit.config import DataConfig
+
+
+def build_data(section: DataConfig, seed: int) -> DataSet:
+    """The data set a config's data section names; `seed` picks the data.max_items subset."""
+    s = section
+    return build_dataset(s.name, s.root, s.split, s.resolution, s.channels, s.max_items, seed, **s.kwargs)
 
 
 def build_dataset(
@@ -41,4 +52,4 @@ def list_datasets() -> list[tuple[str, str]]:
     return DATASETS.describe()
 
 
-__all__ = ["DATASETS", "DataSet", "build_dataset", "list_datasets", "to_model_range", "to_uint8"]
+__all__ = ["DATASETS", "DataSet", "build_data", "build_dataset", "list_datasets", "to_model_range", "to_uint8"]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 
 from gankit.data.base import DataSet, to_model_range
+from gankit.seeds import Seeds
 
 
 class BatchSampler:
@@ -51,7 +52,7 @@ class BatchSampler:
         return len(self.x) // self.batch_size  # the last partial batch of an epoch is dropped
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed(Seeds(self.seed).data_order(epoch))
         return torch.randperm(len(self.x), generator=g).to(self.storage)
 
     def endless(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Literal
 
@@ -20,6 +21,13 @@ def mixture_modes(mixture: str) -> torch.Tensor:
     return torch.cartesian_prod(steps, steps)
 
 
+def mixture_std(mixture: str, std: float | None = None) -> float:
+    """The spread of each mode (or of the swiss roll's noise): `std`, else 0.01 for ring8 and 0.05 otherwise."""
+    if std is not None:
+        return std
+    return 0.01 if mixture == "ring8" else 0.05
+
+
 @DATASETS.register("toy2d")
 def toy2d(
     *,
@@ -36,10 +44,16 @@ def toy2d(
     if mixture == "swissroll":
         t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=g))
         x = torch.stack([t * t.cos(), t * t.sin()], 1) / 5.0  # about [-2.8, 3] on each axis
-        x = x + (0.05 if std is None else std) * torch.randn(n, 2, generator=g)
+        x = x + mixture_std(mixture, std) * torch.randn(n, 2, generator=g)
         return DataSet("toy2d", x.float())
     modes = mixture_modes(mixture)
     labels = torch.randint(len(modes), (n,), generator=g)
-    sigma = std if std is not None else (0.01 if mixture == "ring8" else 0.05)
+    sigma = mixture_std(mixture, std)
     x = modes[labels] + sigma * torch.randn(n, 2, generator=g)
     return DataSet("toy2d", x.float(), labels, [f"mode {i}" for i in range(len(modes))])
+
+
+def mixture_of(options: dict) -> tuple[str, float]:
+    """(mixture, std) that a toy2d data section with these options generates, its defaults filled in."""
+    mixture = options.get("mixture", inspect.signature(toy2d).parameters["mixture"].default)
+    return mixture, mixture_std(mixture, options.get("std"))

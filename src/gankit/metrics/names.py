@@ -1,6 +1,18 @@
-"""Protocol-named metric keys, e.g. fid10k[lenet-mnist]: the measure, the sample count, the extractor."""
+"""Names of the numbers a run records: readout keys, and protocol-named metric keys like fid10k[lenet-mnist]
+(the measure, the sample count, the extractor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
 
 METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "cs", "classes", "class_kl")
+# What a training readout holds: the losses, D's mean outputs on real and fake, the AC-GAN class terms, and
+# each configured penalty under its own name.
+READOUTS = ("loss_d", "loss_g", "d_real", "d_fake", "d_aux", "g_aux")
+
+
+def readout_names(penalties: Iterable[str] = ()) -> list[str]:
+    return [*READOUTS, *penalties]
 
 
 def metric_names(n: int, extractor: str, conditional: bool = False) -> list[str]:

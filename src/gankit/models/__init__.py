@@ -1,17 +1,30 @@
-"""Model families. Each module registers `f(*, shape, z_dim, **sizes) -> (generator, discriminator)`.
+"""Model families. Each module registers `f(*, shape, z_dim, num_classes, **sizes) -> (generator, discriminator)`.
 
 Every generator is called as G(z, c=None) -> [N, *shape] and has `z_dim` and `num_classes` (None when
 unconditional); every discriminator as D(x, c=None) -> [N] logits, and, when built with an auxiliary
-classifier, D(x, c, classify=True) -> (logits, class logits). The training loop relies on nothing else.
+classifier (`D.aux_classifier` true), D(x, c, classify=True) -> (logits, class logits). The training loop
+relies on nothing else.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 
 from gankit.models.registry import MODELS
+from gankit.models.spec import ModelSpec
 
 from gankit.models import dcgan, mlp  # noqa: E402,F401  isort: skip  (registers the families)
+
+if TYPE_CHECKING:
+    from gankit.config import ModelConfig
+    from gankit.data import DataSet
+
+
+def build_spec(section: ModelConfig, data: DataSet) -> ModelSpec:
+    """The model section, completed with what the data set knows (item shape, number of classes)."""
+    return ModelSpec(section.name, section.z_dim, data.shape, data.num_classes, dict(section.kwargs))
 
 
 def build_models(
@@ -21,7 +34,7 @@ def build_models(
 
     `num_classes` comes from the data set; the family uses it only when asked to be conditional.
     """
-    return MODELS.get(name)(shape=tuple(shape), z_dim=z_dim, num_classes=num_classes, **kwargs)
+    return ModelSpec(name, z_dim, tuple(shape), num_classes, kwargs).build()
 
 
 def list_models() -> list[tuple[str, str]]:
@@ -29,4 +42,4 @@ def list_models() -> list[tuple[str, str]]:
     return MODELS.describe()
 
 
-__all__ = ["MODELS", "build_models", "list_models"]
+__all__ = ["MODELS", "ModelSpec", "build_models", "build_spec", "list_models"]

@@ -133,6 +133,11 @@ class HeadDiscriminator(nn.Module):
 
     head: DiscriminatorHead
 
+    @property
+    def aux_classifier(self) -> bool:
+        """Whether it also predicts the class (AC-GAN): the objective then adds the class loss."""
+        return self.head.aux is not None
+
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from gankit.errors import ConfigError
 
@@ -84,9 +87,31 @@ class World:
             dist.barrier(group=self.control)
 
 
-def rank_seed(seed: int, rank: int, step: int = 0) -> int:
-    """The seed of rank `rank`'s own random stream (dropout, penalty draws), derived from the run's one seed."""
-    return seed + 1_000_003 * rank + step
+# torch 2.13 renamed the switch (and its new name still syncs once at construction, which we want).
+_NO_FORWARD_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
+
+
+def wrap_ddp(module: nn.Module, device: torch.device) -> DistributedDataParallel:
+    """`module` in DistributedDataParallel, without a buffer broadcast at every forward.
+
+    D runs twice (real, fake) before one backward, and overwriting its BatchNorm running stats in between bumps
+    tensors autograd saved (torch < 2.13 then refuses the backward). Each rank's running stats follow its own
+    batches; the checkpointer broadcasts rank 0's before every checkpoint.
+    """
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids, **_NO_FORWARD_BUFFER_SYNC)
+
+
+def check_batch_splits(batch_size: int, world: World) -> None:
+    if batch_size % world.size:
+        raise ConfigError(
+            f"train.batch_size {batch_size} (the global batch) does not split evenly over {world.size} processes",
+            f"use a multiple of {world.size}",
+        )
 
 
 def is_main_process() -> bool:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 from torch import nn
+
+from gankit.runs.checkpoint import module_state
 
 
 class EMA:
@@ -28,3 +31,10 @@ class EMA:
         torch._foreach_lerp_(ema_params, [p.detach() for p in source.parameters()], 1.0 - decay)
         for ema_buffer, buffer in zip(self.module.buffers(), source.buffers()):
             ema_buffer.copy_(buffer)
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {f"G_ema.{k}": v for k, v in self.module.state_dict().items()}, {"ema_updates": self.updates}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.module.load_state_dict(module_state(tensors, "G_ema"))
+        self.updates = meta["ema_updates"]

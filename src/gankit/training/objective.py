@@ -1,14 +1,14 @@
 """The GAN objective: the only place the generator meets the discriminator.
 
-It combines an adversarial loss pair with the optional pieces of the GAN family: D penalties with their
-own interval (lazy regularisation), instance noise on D's inputs, class conditioning and an auxiliary
-classifier (AC-GAN) term.
+It combines an adversarial loss pair with the optional pieces of the GAN family: instance noise on D's
+inputs, class conditioning and an auxiliary classifier (AC-GAN) term. Penalties are not here: the training
+phases add them to the loss of the network they regularise, on their own interval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -18,13 +18,13 @@ from gankit.losses import AdversarialLoss
 
 
 @dataclass
-class Penalty:
-    """A D regulariser computed every `every` D steps and weighted by weight * every (lazy, as in StyleGAN2)."""
+class StepBatch:
+    """What one training step works on: a real batch and the fakes drawn for it (shared by the step's phases)."""
 
-    name: str
-    fn: Callable[..., torch.Tensor]
-    weight: float
-    every: int = 1
+    real: torch.Tensor  # [N, ...] in model range
+    c_real: torch.Tensor | None  # [N] classes, or None
+    fake: torch.Tensor  # [N, ...]; carries G's graph only when a G phase runs this step
+    c_fake: torch.Tensor | None
 
 
 class GANObjective:
@@ -35,7 +35,6 @@ class GANObjective:
         loss: AdversarialLoss,
         label_smoothing: float = 0.0,
         num_classes: int | None = None,
-        penalties: tuple[Penalty, ...] = (),
         instance_noise: float = 0.0,
         aux_weight: float = 0.0,
         z_dim: int | None = None,
@@ -51,7 +50,7 @@ class GANObjective:
         self.latent_rng = torch.Generator(device=device).manual_seed(latent_seed)
         self.shard = shard
         self.label_smoothing, self.num_classes = label_smoothing, num_classes
-        self.penalties, self.instance_noise, self.aux_weight = penalties, instance_noise, aux_weight
+        self.instance_noise, self.aux_weight = instance_noise, aux_weight
         self.noise_std = instance_noise  # annealed to 0 over the run by set_progress
 
     def set_progress(self, fraction: float) -> None:
@@ -82,8 +81,8 @@ class GANObjective:
     def _summary(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits).mean() if self.loss.probabilities else logits.mean()
 
-    def d_loss(self, real, c_real, fake, c_fake, d_step: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """D's loss on a real batch and a detached fake batch, plus any penalty due at this D step."""
+    def d_loss(self, real, c_real, fake, c_fake) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss on a real batch and a (detached) fake batch, and the readouts it makes."""
         real_logits, real_aux = self._discriminate(real, c_real)
         fake_logits, fake_aux = self._discriminate(fake, c_fake)
         loss = self.loss.d(real_logits.float(), fake_logits.float(), self.label_smoothing)
@@ -92,11 +91,6 @@ class GANObjective:
             aux = F.cross_entropy(real_aux.float(), c_real) + F.cross_entropy(fake_aux.float(), c_fake)
             loss = loss + self.aux_weight * aux
             stats["d_aux"] = aux
-        for penalty in self.penalties:
-            if d_step % penalty.every == 0:
-                value = penalty.fn(self.D, real, fake, c_real, c_fake)
-                loss = loss + penalty.weight * penalty.every * value
-                stats[penalty.name] = value
         return loss, stats
 
     def g_loss(self, fake: torch.Tensor, c_fake: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -108,3 +102,9 @@ class GANObjective:
             loss = loss + self.aux_weight * aux
             stats["g_aux"] = aux
         return loss, stats
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"rng.latent": self.latent_rng.get_state()}, {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.latent_rng.set_state(tensors["rng.latent"])

@@ -1,4 +1,4 @@
-"""The parts of a run's state beyond weights that an exact resume needs: RNGs, schedulers, running stats.
+"""The parts of a run's state beyond weights that an exact resume needs: RNGs, optimisers, schedulers.
 
 Each is split into tensors (for the .safetensors file) and JSON-able values (for the .json record).
 """
@@ -11,29 +11,55 @@ from typing import Any
 import numpy as np
 import torch
 
+from gankit.seeds import Seeds, seed_globals
 
-def capture_rng() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    tensors = {"rng.torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        tensors["rng.cuda"] = torch.cuda.get_rng_state()
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    values = {
-        "python": list(random.getstate()[1]) + [random.getstate()[0], random.getstate()[2]],
-        "numpy": {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+
+class GlobalRNG:
+    """torch's (CPU and CUDA), NumPy's and Python's global generators: seeded from the run seed, per rank, and
+    checkpointed, so two runs with one seed, and a resumed run, draw the same numbers from all of them."""
+
+    def __init__(self, seeds: Seeds, rank: int = 0, ranks: int = 1):
+        self.seeds, self.rank, self.ranks = seeds, rank, ranks
+
+    def seed(self, step: int = 0) -> None:
+        seed_globals(self.seeds.globals(self.rank, step))
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = {"rng.torch": torch.get_rng_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            tensors["rng.cuda"] = torch.cuda.get_rng_state()
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        version, internal, gauss_next = random.getstate()
+        values = {
+            "python": [*internal, version, gauss_next],
+            "numpy": {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        }
+        tensors["rng.numpy"] = torch.from_numpy(np.asarray(keys, dtype=np.uint32).astype(np.int64))
+        return tensors, {"rng": values}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        if self.ranks > 1:  # the checkpoint holds rank 0's streams; every rank draws its own from here on
+            self.seed(meta["step"])
+            return
+        torch.set_rng_state(tensors["rng.torch"])
+        if "rng.cuda" in tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state(tensors["rng.cuda"])
+        py = meta["rng"]["python"]
+        random.setstate((py[-2], tuple(py[:-2]), py[-1]))
+        n = meta["rng"]["numpy"]
+        keys = tensors["rng.numpy"].numpy().astype(np.uint32)
+        np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
+
+
+def optimizer_state(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The optimiser's per-parameter tensors as PREFIX.INDEX.NAME, and its param groups for the JSON."""
+    state = opt.state_dict()
+    tensors = {
+        f"{prefix}.{index}.{key}": torch.as_tensor(value).detach().cpu().contiguous()
+        for index, values in state["state"].items()
+        for key, value in values.items()
     }
-    tensors["rng.numpy"] = torch.from_numpy(np.asarray(keys, dtype=np.uint32).astype(np.int64))
-    return tensors, values
-
-
-def restore_rng(tensors: dict[str, torch.Tensor], values: dict[str, Any]) -> None:
-    torch.set_rng_state(tensors["rng.torch"])
-    if "rng.cuda" in tensors and torch.cuda.is_available():
-        torch.cuda.set_rng_state(tensors["rng.cuda"])
-    py = values["python"]
-    random.setstate((py[-2], tuple(py[:-2]), py[-1]))
-    n = values["numpy"]
-    keys = tensors["rng.numpy"].numpy().astype(np.uint32)
-    np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
+    return tensors, {"param_groups": state["param_groups"]}
 
 
 def restore_optimizer(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor], groups: dict) -> None:

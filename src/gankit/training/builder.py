@@ -1,0 +1,191 @@
+"""From a RunConfig to a Trainer, in two steps: `build_parts` makes everything the config names and refuses what
+does not fit before any file is written; `build_trainer` adds what lives in the run folder."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gankit.config import RunConfig
+from gankit.data import DataSet, build_data
+from gankit.data.sampler import BatchSampler
+from gankit.errors import ConfigError
+from gankit.losses import build_loss, clip_weights
+from gankit.metrics.judge import build_judge
+from gankit.models import ModelSpec, build_spec
+from gankit.models.layers import use_memory_format
+from gankit.runs.run_dir import RunDir
+from gankit.runs.run_log import RunLog
+from gankit.seeds import Seeds
+from gankit.training.checkpointer import Checkpointer
+from gankit.training.device import keep_freed_host_memory, resolve_device, resolve_precision, set_deterministic
+from gankit.training.distributed import World, check_batch_splits, wrap_ddp
+from gankit.training.ema import EMA
+from gankit.training.objective import GANObjective
+from gankit.training.optim import build_networks
+from gankit.training.phases import Network, Phase, Regularizer
+from gankit.training.state import GlobalRNG
+from gankit.training.stats import Stats
+from gankit.training.sync_batchnorm import convert_sync_batchnorm
+from gankit.training.trainer import Schedule, Trainer
+from gankit.viz.snapshots import SampleGrids
+
+
+@dataclass
+class Parts:
+    """Everything a config names, built and checked; G and D are the bare modules, `objective` holds their
+    training wrappers (DDP, compiled)."""
+
+    config: RunConfig
+    world: World
+    device: torch.device
+    precision: str
+    seeds: Seeds
+    rng: GlobalRNG
+    data: DataSet
+    spec: ModelSpec
+    G: nn.Module
+    D: nn.Module
+    ema: EMA | None
+    sampler: BatchSampler
+    objective: GANObjective
+    networks: dict[str, Network]
+    phases: list[Phase]
+
+    @property
+    def default_name(self) -> str:
+        return f"{self.config.data.name}-{self.config.model.name}"
+
+
+def build_parts(
+    config: RunConfig, world: World | None = None, device: torch.device | None = None, data: DataSet | None = None
+) -> Parts:
+    """Data, networks on their device and in their layout, objective, optimisers and phases.
+
+    `data` replaces the configured data set (benchmarks feed synthetic data of the same shape). Under torchrun
+    `world` is this process's rank: G and D train in DistributedDataParallel and train.batch_size is the global
+    batch, split evenly over the processes.
+    """
+    t = config.train
+    world, device, seeds = world or World(), device or resolve_device(t.device), Seeds(t.seed)
+    check_batch_splits(t.batch_size, world)
+    rng = GlobalRNG(seeds, world.rank, world.size)
+    GlobalRNG(seeds).seed()  # one stream on every rank while the weights are drawn: the ranks start equal
+    data = data if data is not None else build_data(config.data, seeds.subset)
+    if t.batch_size > len(data):
+        raise ConfigError(f"train.batch_size {t.batch_size} is larger than the data set ({len(data)} items)")
+    spec = build_spec(config.model, data)
+    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
+    G, D = (use_memory_format(net.to(device), memory_format) for net in spec.build())
+    if device.type == "cuda":
+        set_deterministic(t.deterministic)
+    elif device.type == "cpu":
+        keep_freed_host_memory()
+    if t.sync_batchnorm and world.size > 1:
+        G, D = convert_sync_batchnorm(G, device), convert_sync_batchnorm(D, device)
+    ema = None if config.optim.ema_decay is None else EMA(G, config.optim.ema_decay)
+    G_train, D_train = G, D
+    if world.size > 1:
+        rng.seed()  # from here on each rank draws its own dropout and penalty noise
+        G_train, D_train = wrap_ddp(G, device), wrap_ddp(D, device)
+    if t.compile:
+        G_train, D_train = torch.compile(G_train), torch.compile(D_train)
+    sampler = BatchSampler(data, t.batch_size, t.seed, device, world.rank, world.size, memory_format)
+    loss, penalties = build_loss(config.loss)
+    objective = GANObjective(
+        G_train,
+        D_train,
+        loss,
+        config.loss.label_smoothing,
+        num_classes=G.num_classes,
+        instance_noise=config.loss.instance_noise,
+        aux_weight=config.loss.aux_weight if getattr(D, "aux_classifier", False) else 0.0,
+        z_dim=G.z_dim,
+        latent_seed=seeds.latents,
+        shard=(world.rank, world.size),
+        device=device,
+    )
+    clip = None if config.loss.clip_weights is None else functools.partial(clip_weights, bound=config.loss.clip_weights)
+    networks = build_networks(config.optim, G, D, t.epochs * len(sampler), d_constraint=clip)
+    regularizers = {
+        side: tuple(
+            Regularizer(name, penalty, config.loss.penalties[name].weight, config.loss.penalties[name].every)
+            for name, penalty in penalties.items()
+            if penalty.network == side
+        )
+        for side in ("D", "G")
+    }
+    phases = [
+        Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
+              regularizers=regularizers["D"]),
+        Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake), every=config.optim.d_steps,
+              regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
+              after=() if ema is None else (lambda: ema.update(G),)),
+    ]  # fmt: skip
+    precision = resolve_precision(t.precision, device)
+    return Parts(
+        config, world, device, precision, seeds, rng, data, spec, G, D, ema, sampler, objective, networks, phases
+    )
+
+
+def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:
+    """The loop over `parts`, with the run log, sample grids, evaluation and checkpoints of run folder `run`."""
+    c, world, device = parts.config, parts.world, parts.device
+    stats = Stats(device)
+    log = RunLog(run.metrics, world.main, c.log.best_metric, c.log.best_mode)
+    reference = None if parts.data.is_image else parts.data.x[:2000]
+    grids = SampleGrids(
+        c.log.grid_size, parts.spec.z_dim, parts.G.num_classes, parts.seeds.fixed_noise, device, reference
+    )
+    modules = {"G": parts.G, "D": parts.D, **({} if parts.ema is None else {"G_ema": parts.ema.module})}
+    meta = {
+        "model": parts.spec.to_dict(),
+        "data": {"name": c.data.name, "class_names": parts.data.class_names},
+    }
+    state = [*parts.networks.values(), *([] if parts.ema is None else [parts.ema])]
+    state += [stats, grids, log, parts.objective, parts.rng]
+    checkpointer = Checkpointer(run, world, c.log.keep_checkpoints, meta, state, modules, stats)
+    schedule = Schedule(
+        c.train.epochs, c.log.every, c.log.sample_every, c.log.checkpoint_every, c.log.checkpoint_steps, c.eval.every
+    )
+    judge = build_judge(c.eval, parts.data, parts.seeds.subset, device) if world.main else None
+    return Trainer(
+        parts.phases, parts.objective, parts.networks, parts.sampler, schedule, run, log, checkpointer, grids, stats,
+        device, parts.precision, world, parts.ema, judge, c.train.on_divergence, c.train.rollback_lr_scale, quiet,
+    )  # fmt: skip
+
+
+def new_trainer(
+    config: RunConfig,
+    out: str | Path,
+    data: DataSet | None = None,
+    world: World | None = None,
+    device: torch.device | None = None,
+    name: str = "run",
+) -> Trainer:
+    """A quiet trainer in a new run folder under `out`, for benchmarks and tests that drive its steps by hand."""
+    return build_trainer(build_parts(config, world, device, data), RunDir.create(out, name), quiet=True)
+
+
+def _count(module: nn.Module) -> str:
+    n = sum(p.numel() for p in module.parameters())
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
+
+
+def describe(parts: Parts, run: RunDir) -> str:
+    """The run's one-line header: what trains on what, sizes, batch, where, and the run folder."""
+    c, world, sampler = parts.config, parts.world, parts.sampler
+    shape = "x".join(map(str, parts.data.shape))
+    batch = f"{c.train.batch_size}"
+    if world.size > 1:
+        batch += f" = {world.size} processes x {sampler.local_batch}"
+    where = f"{parts.device}" if world.size == 1 else f"{world.size} x {parts.device.type} (DDP)"
+    return (
+        f"gankit: {c.model.name} on {c.data.name} ({len(parts.data)} items of {shape}) | "
+        f"G {_count(parts.G)} D {_count(parts.D)} params | "
+        f"batch {batch}, {len(sampler)} steps/epoch x {c.train.epochs} epochs | {where} {parts.precision} | -> {run}"
+    )
