@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU wheel of torch lies on local disk; an unpinned torch would pull a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: run test lint install install-test clean
+.PHONY: run test test-fast lint install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install   # the edit loop: everything but the tests marked slow
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -79,21 +79,27 @@ def main() -> None:
     parser.add_argument("--out", help="write the fingerprints here as JSON")
     parser.add_argument("--compare", nargs=2, metavar="JSON", help="compare two fingerprint files and exit")
     parser.add_argument("--only", nargs="*", help="case names (default: all)")
+    parser.add_argument("--threads", type=int, help="torch's CPU threads (default: torch's own choice)")
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="overrides applied to every case, e.g. train.precision=fp32"
+    )
     args = parser.parse_args()
     if args.compare:
         a, b = (json.loads(Path(p).read_text()) for p in args.compare)
-        differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+        both = sorted(a.keys() & b.keys())
+        differ = [k for k in both if a[k] != b[k]]
         for name in differ:
-            print(f"DIFFERENT {name}: {a.get(name)} vs {b.get(name)}")
-        print(f"{len(a.keys() & b.keys()) - len(differ)} of {len(a.keys() | b.keys())} cases identical")
+            print(f"DIFFERENT {name}: {a[name]} vs {b[name]}")
+        print(f"{len(both) - len(differ)} of {len(both)} cases in both files identical")
         raise SystemExit(1 if differ else 0)
-    torch.set_num_threads(torch.get_num_threads())
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (preset, extra) in cases().items():
             if args.only and name not in args.only:
                 continue
-            run = train(load_config(preset, overrides=[*extra, *SHORT]), out=tmp, name=name, quiet=True)
+            run = train(load_config(preset, overrides=[*extra, *SHORT, *args.set]), out=tmp, name=name, quiet=True)
             results[name] = fingerprint(run)
             print(name, results[name], flush=True)
     if args.out:

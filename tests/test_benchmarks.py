@@ -1,11 +1,26 @@
 """The speed benchmark runs end to end (smoke tests: timings are never asserted in tests), and its FLOP
 counting is right where it can be checked by hand."""
 
+import math
 import subprocess
 
 import pytest
 import torch
 from benchmarks import allocator, ceiling, memory, reference, speed
+
+from gankit.training.trainer import Trainer
+
+
+def _counting(monkeypatch, cls, method: str) -> list:
+    """Count the calls of cls.method (a rate is only meaningful if the loop it timed really ran)."""
+    calls, original = [], getattr(cls, method)
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, method, counted)
+    return calls
 
 
 def test_compare_and_levers_print_a_row_per_cell(capsys):
@@ -17,15 +32,20 @@ def test_compare_and_levers_print_a_row_per_cell(capsys):
     assert "GFLOP/s" in out
 
 
-def test_reference_loop_trains_the_same_networks():
+@pytest.mark.parametrize(("preset", "shape"), list(speed.PRESETS.items()))
+def test_reference_loop_trains_the_same_networks(preset, shape, monkeypatch):
     # Both loops must see the preset's shapes: a wrong shape would fail inside the networks.
-    for preset, shape in speed.PRESETS.items():
-        assert reference.reference_rate(preset, shape, 8, steps=1, warmup=1) > 0
+    steps = _counting(monkeypatch, torch.optim.Adam, "step")
+    rate = reference.reference_rate(preset, shape, 8, steps=2, warmup=1)
+    d_steps = speed.load_config(preset).optim.d_steps
+    assert len(steps) == 3 + 3 // d_steps and math.isfinite(rate) and rate > 0  # 3 D steps and their G steps
 
 
 @pytest.mark.parametrize("preset", list(speed.PRESETS))
-def test_gankit_loop_runs_each_preset(preset):
-    assert speed.gankit_rate(preset, 8, steps=1, warmup=1) > 0
+def test_gankit_loop_runs_each_preset(preset, monkeypatch):
+    steps = _counting(monkeypatch, Trainer, "train_step")
+    rate = speed.gankit_rate(preset, 8, steps=2, warmup=1)
+    assert len(steps) == 3 and math.isfinite(rate) and rate > 0
 
 
 def test_levers_are_applied_and_undone():
@@ -54,16 +74,19 @@ def test_step_flops_of_an_mlp_match_the_hand_count():
 
 
 def test_gemm_ceiling_and_memory_probe_run():
-    assert ceiling.gemm_gflops(torch.float32, n=256) > 0
+    # Within what any machine does: a missing sync or a wrong FLOP count lands orders of magnitude off.
+    assert 0.5 < ceiling.gemm_gflops(torch.float32, n=256) < 1e6
     rss, cuda = memory.peak_rss_mib("mnist-vanilla", 8)
     assert 50 < rss < 4096 and (cuda is None) == (not torch.cuda.is_available())
 
 
-def test_allocator_probe_measures_both_settings_in_fresh_processes():
-    for mode in ("default", "kept"):
-        ms, faults, kernel_ms = allocator.step_cost("mnist-dcgan", 8, 3, mode)
-        assert ms > 0 and faults >= 0 and kernel_ms >= 0
-    with pytest.raises(
-        subprocess.CalledProcessError
-    ):  # a mode it does not know is not silently measured as one it does
+@pytest.mark.slow
+def test_allocator_probe_tells_the_two_settings_apart():
+    # At batch 64 a mnist-dcgan step page-faults its activations back in with glibc's default (556 faults per
+    # step measured) and almost never with gankit's setting (0.4): the probe must see that difference.
+    (_, faults_default, _), (_, faults_kept, _) = (
+        allocator.step_cost("mnist-dcgan", 64, 5, mode) for mode in ("default", "kept")
+    )
+    assert faults_default > 50 and faults_kept < faults_default / 10
+    with pytest.raises(subprocess.CalledProcessError):  # an unknown mode is not measured as a known one
         allocator.step_cost("mnist-dcgan", 8, 3, "kep")

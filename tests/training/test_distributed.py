@@ -18,6 +18,7 @@ from gankit.sample import generate, load_run
 from gankit.training.distributed import World
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
+pytestmark = pytest.mark.slow  # each test starts processes under torchrun: seconds each
 
 # No BatchNorm and no dropout, so 2 x 32 must equal 1 x 64 exactly up to float order; R1 exercises a
 # double-backward penalty through DDP, EMA the averaged copy, a linear schedule the per-step state.
@@ -180,5 +181,5 @@ def test_gradient_penalty_trains_under_ddp(tmp_path):
     gankit_train("--preset", "toy2d-wgan-gp", "--set", "train.epochs=2", "--out", str(tmp_path))
     run = _run_dir(tmp_path)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert records and all(r["gp"] >= 0 for r in records)  # the penalty was computed, on both ranks (averaged)
+    assert records and all(r["gp"] > 0 for r in records)  # the penalty was computed, on both ranks (averaged)
     assert all(torch.isfinite(t).all() for t in _weights(run).values())

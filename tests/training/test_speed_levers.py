@@ -79,6 +79,18 @@ def test_bf16_autocast_keeps_fp32_weights_and_tracks_the_fp32_step(tmp_path):
     step_bf16 = torch.cat([(bf16[k] - start[k]).flatten() for k in keys])
     step_fp32 = torch.cat([(fp32[k] - start[k]).flatten() for k in keys])
     assert torch.nn.functional.cosine_similarity(step_bf16, step_fp32, dim=0) > 0.9
+    assert not torch.equal(step_bf16, step_fp32)  # with autocast off the two runs would be the same bits
+
+
+def test_bf16_runs_the_convolutions_in_bf16(tmp_path):
+    trainer = new_trainer(load_config(overrides=[*SMALL_DCGAN, "train.precision=bf16"]), tmp_path)
+    dtypes = []
+    for network in trainer.networks.values():
+        for layer in network.module.modules():
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                layer.register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
+    trainer.train_step(*next(trainer.sampler.endless()))
+    assert dtypes and set(dtypes) == {torch.bfloat16}
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):

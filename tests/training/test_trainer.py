@@ -40,8 +40,10 @@ def test_toy_runs_save_scatter_plots(tmp_path):
 
 
 def test_bf16_autocast_trains(tmp_path):
-    _, records = _train(tmp_path, "train.precision=bf16")
+    run, records = _train(tmp_path, "train.precision=bf16")
+    _, fp32 = _train(tmp_path, "train.precision=fp32")
     assert all(torch.isfinite(torch.tensor(r["loss_d"])) for r in records)
+    assert [r["loss_d"] for r in records] != [r["loss_d"] for r in fp32]  # autocast did change the arithmetic
 
 
 def test_grad_clip_bounds_the_update(tmp_path):
