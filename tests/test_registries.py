@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from gankit import ConfigError, ModelSpec, build_dataset
+from gankit.augment import AUGMENTS
 from gankit.data import DATASETS
 from gankit.data.base import DataSet
 from gankit.losses import LOSSES, PENALTIES
@@ -65,19 +66,36 @@ def test_every_model_is_saved_and_rebuilt_from_its_spec(name, shape, options, tm
 @pytest.mark.parametrize("name", PENALTIES.names())
 def test_every_penalty_is_a_differentiable_scalar_on_its_network(name):
     from gankit import build_models
+    from gankit.training.objective import GANObjective
 
-    torch.manual_seed(0)
-    G, D = build_models("vanilla", (1, 8, 8), z_dim=4, d_hidden=[16], g_hidden=[16])
     penalty = PENALTIES.get(name)()
     assert penalty.network in ("D", "G") and PENALTIES.describe()
-    objective = type("Objective", (), {"G": G, "D": D})()
+    torch.manual_seed(0)
+    for family, options in (("vanilla", {"d_hidden": [16], "g_hidden": [16]}), ("stylegan2", {"channel_max": 8})):
+        G, D = build_models(family, (1, 16, 16), z_dim=4, **options)
+        try:
+            penalty.check(G, D)  # a penalty may need a kind of model (path length: a style-based G)
+            break
+        except ConfigError:
+            continue
+    objective = GANObjective(G, D, LOSSES.get("nonsaturating")(), generator_module=G)
     fake = G(torch.randn(6, 4))
-    batch = StepBatch(torch.rand(6, 1, 8, 8) * 2 - 1, None, fake if penalty.network == "G" else fake.detach(), None)
+    batch = StepBatch(torch.rand(6, 1, 16, 16) * 2 - 1, None, fake if penalty.network == "G" else fake.detach(), None)
     value = penalty(objective, batch)
     assert value.dim() == 0 and torch.isfinite(value) and value > 0
     value.backward()
     network = D if penalty.network == "D" else G
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in network.parameters())
+
+
+@pytest.mark.parametrize("name", AUGMENTS.names())
+def test_every_augmentation_keeps_shape_and_passes_gradients(name):
+    aug = AUGMENTS.get(name)()
+    x = (torch.rand(4, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    y = aug(x)
+    assert y.shape == x.shape and isinstance(aug.observe(torch.randn(4)), dict)
+    y.sum().backward()
+    assert x.grad is not None
 
 
 @pytest.mark.parametrize("name", LOSSES.names())

@@ -78,3 +78,15 @@ def test_class_and_class_grid(conditional_run, tmp_path):
 def test_class_needs_a_conditional_run(ema_run, tmp_path):
     with pytest.raises(ConfigError, match="not class-conditional"):
         sample(ema_run, 2, tmp_path / "x.npy", label=1)
+
+
+def test_truncation_samples_from_w_avg_and_is_refused_without_a_w_space(ema_run, tmp_path):
+    overrides = ["model.name=stylegan2", "model.channel_max=8", "model.w_dim=16", "model.mapping_layers=1"]
+    overrides += ["data.max_items=64", "train.batch_size=16", "train.epochs=1"]
+    run = train(load_config(overrides=overrides), out=tmp_path, quiet=True)
+    average = np.load(sample(run, 4, tmp_path / "psi0.npy", truncation=0.0))
+    assert np.allclose(average, average[:1], atol=1e-5)  # psi 0: every latent maps to w_avg
+    varied = np.load(sample(run, 4, tmp_path / "psi1.npy", truncation=1.0))
+    assert not np.allclose(varied, varied[:1], atol=1e-3)
+    with pytest.raises(ConfigError, match="--truncation needs a style-based generator"):
+        sample(ema_run, 4, tmp_path / "x.npy", truncation=0.7)

@@ -5,7 +5,9 @@ run_dir = train(load_config("mnist-dcgan", overrides=["train.epochs=5"]))
 sample(run_dir, n=64, out="grid.png")
 """
 
+from gankit.augment import list_augments
 from gankit.config import (
+    AugmentConfig,
     DataConfig,
     EvalConfig,
     LogConfig,
@@ -29,6 +31,7 @@ from gankit.train import resume, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "AugmentConfig",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -46,6 +49,7 @@ __all__ = [
     "build_models",
     "evaluate",
     "generate",
+    "list_augments",
     "list_datasets",
     "list_extractors",
     "list_losses",

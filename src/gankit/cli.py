@@ -47,11 +47,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from gankit.sample import sample
 
     path = sample(
-        args.run_dir, args.n, args.out, args.seed, args.overwrite, args.label, args.class_grid, args.checkpoint
+        args.run_dir,
+        args.n,
+        args.out,
+        args.seed,
+        args.overwrite,
+        args.label,
+        args.class_grid,
+        args.checkpoint,
+        args.truncation,
     )
-    print(
-        f"wrote {'a class grid of' if args.class_grid else ''} {args.n} samples{' per class' if args.class_grid else ''} to {path}"
-    )
+    what = f"a class grid of {args.n} samples per class" if args.class_grid else f"{args.n} samples"
+    print(f"wrote {what} to {path}")
     return 0
 
 
@@ -102,6 +109,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "losses": gankit.list_losses,
         "penalties": gankit.list_penalties,
         "extractors": gankit.list_extractors,
+        "augments": gankit.list_augments,
     }
     return _table(listing[args.command]())
 
@@ -131,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--seed", type=int, default=0, help="seed of the latent noise (default 0)")
     smp.add_argument("--overwrite", action="store_true", help="replace an existing output")
     smp.add_argument("--checkpoint", help="which checkpoint, e.g. best or step_00000780 (default: final, else newest)")
+    smp.add_argument(
+        "--truncation", type=float, metavar="PSI", help="style-based runs: pull w toward its average (0..1, e.g. 0.7)"
+    )
     which = smp.add_mutually_exclusive_group()
     which.add_argument("--class", dest="label", type=int, help="conditional runs: generate this class only")
     which.add_argument("--class-grid", action="store_true", help="conditional runs: one row of --n samples per class")
@@ -176,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("losses", "list adversarial losses"),
         ("penalties", "list penalties (loss.penalties)"),
         ("extractors", "list feature extractors (eval.extractor, gankit eval --extractor)"),
+        ("augments", "list differentiable augmentations (augment.name)"),
     ):
         sub.add_parser(name, help=text, description=text).set_defaults(func=cmd_list)
     return parser

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from gankit.augment import AUGMENTS
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
 from gankit.legacy_config import is_legacy, migrate, moved_key
@@ -85,7 +86,8 @@ class ModelConfig:
 
 @dataclass
 class PenaltyConfig:
-    weight: float  # multiplier of the penalty in its network's loss (WGAN-GP lambda, R1 gamma)
+    weight: float | Literal["auto"]  # multiplier in its network's loss (WGAN-GP lambda, R1 gamma); auto: the
+    # penalty's published heuristic (R1: StyleGAN2-ADA's 0.0002 * H * W / batch)
     every: int = 1  # lazy regularisation: computed every N steps of its network, weighted by weight * N
     kwargs: dict[str, Any] = field(default_factory=dict)  # the penalty's own options
 
@@ -126,11 +128,12 @@ class LossConfig:
             raise ConfigError(f"{where} must be a mapping with a weight, e.g. {{weight: 10}}, got {spec!r}")
         options = {k: v for k, v in spec.items() if k not in ("weight", "every")}
         penalty = PenaltyConfig(
-            weight=coerce(spec["weight"], float, f"{where}.weight"),
+            weight=coerce(spec["weight"], float | Literal["auto"], f"{where}.weight"),
             every=coerce(spec.get("every", 1), int, f"{where}.every"),
             kwargs=_check_kwargs(PENALTIES, name, options, where, (), ("weight", "every")),
         )
-        _positive(f"{where}.weight", penalty.weight)
+        if penalty.weight != "auto":
+            _positive(f"{where}.weight", penalty.weight)
         _positive(f"{where}.every", penalty.every)
         return penalty
 
@@ -145,15 +148,35 @@ class OptimConfig:
     grad_clip: float | None = None  # max global gradient norm per network; None: no clipping
     d_steps: int = 1  # D steps per G step (WGAN's n_critic)
     ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
+    ema_half_life: int | None = None  # or: the EMA's half-life in real images (StyleGAN2: 10,000 x batch / 32)
+    ema_rampup: float | None = None  # with ema_half_life: at most this fraction of the images seen (0.05)
 
     def __post_init__(self) -> None:
         OPTIMIZERS.get(self.name)
-        for name in ("lr_g", "lr_d", "grad_clip", "d_steps"):
+        for name in ("lr_g", "lr_d", "grad_clip", "d_steps", "ema_half_life", "ema_rampup"):
             _positive(f"optim.{name}", getattr(self, name))
+        if self.ema_decay is not None and self.ema_half_life is not None:
+            raise ConfigError("give optim.ema_decay or optim.ema_half_life, not both")
+        if self.ema_rampup is not None and self.ema_half_life is None:
+            raise ConfigError("optim.ema_rampup needs optim.ema_half_life")
         if not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"optim.betas must each be in [0, 1), got {list(self.betas)}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ConfigError(f"optim.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
+
+
+@dataclass
+class AugmentConfig:
+    name: str = "none"  # differentiable augmentation of what D sees: none, diffaugment, ada (`gankit augments`)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # its options (diffaugment: policy; ada: target, ...)
+
+    def __post_init__(self) -> None:
+        if self.name == "none":
+            if self.kwargs:
+                raise ConfigError(f"augment.{sorted(self.kwargs)[0]} needs augment.name (diffaugment or ada)")
+            return
+        skip = getattr(AUGMENTS.get(self.name), "FACTS", ())  # what the run supplies (batch size, ranks)
+        self.kwargs = _check_kwargs(AUGMENTS, self.name, self.kwargs, "augment", skip, ("name",))
 
 
 @dataclass
@@ -220,6 +243,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -232,7 +256,7 @@ class RunConfig:
         if best is not None and best not in valid:
             hint = "" if self.eval.every else "evaluation metrics need eval.every; "
             raise ConfigError(f"unknown log.best_metric {best!r}", f"{hint}valid: {', '.join(valid)}")
-        if self.train.compile and any(p.weight for p in self.loss.penalties.values()):
+        if self.train.compile and self.loss.penalties:
             raise ConfigError(
                 "train.compile cannot run gradient penalties (loss.penalties): compiled graphs have no double backward",
                 "set train.compile=false",
@@ -261,6 +285,7 @@ SECTIONS = {
     "data": DataConfig,
     "model": ModelConfig,
     "loss": LossConfig,
+    "augment": AugmentConfig,
     "optim": OptimConfig,
     "train": TrainConfig,
     "log": LogConfig,
@@ -329,7 +354,11 @@ def _merge(base: dict[str, Any], update: dict[str, Any], source: str) -> dict[st
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: section {key!r} must be a mapping, got {value!r}")
             section = out.setdefault(key, {})
-            if key in ("data", "model") and "name" in value and value["name"] != section.get("name", value["name"]):
+            if (
+                key in ("data", "model", "augment")
+                and "name" in value
+                and value["name"] != section.get("name", value["name"])
+            ):
                 section.clear()  # a different data set or model: the old one's options do not apply
             _deep_update(section, _copy(value))
         elif key == "description":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,25 +75,49 @@ def sample_labels(run: LoadedRun, n: int, label: int | None, generator: torch.Ge
 
 @torch.inference_mode()
 def generate(
-    run: LoadedRun, n: int, seed: int = 0, labels: torch.Tensor | None = None, batch_size: int = 500
+    run: LoadedRun,
+    n: int,
+    seed: int = 0,
+    labels: torch.Tensor | None = None,
+    batch_size: int = 500,
+    truncation: float | None = None,
 ) -> torch.Tensor:
     """n samples [n, *shape] in the model's range ([-1, 1] for images), reproducible for a seed.
 
-    A conditional run draws classes uniformly unless `labels` [n] gives them.
+    A conditional run draws classes uniformly unless `labels` [n] gives them. `truncation` psi pulls a
+    style-based generator's w toward its average (psi < 1: more typical samples, less variety).
     """
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, run.generator.z_dim, generator=g)
     if labels is None:
         labels = sample_labels(run, n, None, g)
-    return generate_from(run.generator, z, labels, batch_size)
+    return generate_from(run.generator, z, labels, batch_size, truncation)
+
+
+def check_truncation(G: torch.nn.Module, truncation: float | None) -> dict[str, float]:
+    """The keyword G takes for truncation psi, or a ConfigError for a generator without a w space."""
+    if truncation is None:
+        return {}
+    if "truncation" not in inspect.signature(G.forward).parameters:
+        raise ConfigError(f"--truncation needs a style-based generator; this run's is {type(G).__name__}")
+    if not 0 <= truncation <= 1:
+        raise ConfigError(f"--truncation must be in [0, 1], got {truncation}")
+    return {"truncation": truncation}
 
 
 @torch.inference_mode()
-def generate_from(G: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int = 500):
+def generate_from(
+    G: torch.nn.Module,
+    z: torch.Tensor,
+    labels: torch.Tensor | None,
+    batch_size: int = 500,
+    truncation: float | None = None,
+) -> torch.Tensor:
     """G's samples for latents z [n, z_dim] (and labels [n]) in batches, on G's device, returned on the CPU."""
     device = next(G.parameters()).device
+    options = check_truncation(G, truncation)
     parts = [
-        G(zp.to(device), None if labels is None else labels[i : i + batch_size].to(device)).float().cpu()
+        G(zp.to(device), None if labels is None else labels[i : i + batch_size].to(device), **options).float().cpu()
         for i, zp in zip(range(0, len(z), batch_size), z.split(batch_size))
     ]
     return torch.cat(parts)
@@ -107,11 +132,13 @@ def sample(
     label: int | None = None,
     class_grid: bool = False,
     checkpoint: str | None = None,
+    truncation: float | None = None,
 ) -> Path:
     """Write n samples of a run to `out`: FILE.png (a grid), FILE.npy ((N, C, H, W) in [-1, 1]) or a folder of PNGs.
 
     For a conditional run, `label` asks for one class; `class_grid` makes one row of n per class.
-    `checkpoint` names one (e.g. "best"); by default the final one, else the newest.
+    `checkpoint` names one (e.g. "best"); by default the final one, else the newest. `truncation` psi in [0, 1]
+    for style-based generators.
     """
     if n <= 0:
         raise ConfigError(f"--n must be > 0, got {n}")
@@ -131,7 +158,7 @@ def sample(
         labels = torch.arange(run.generator.num_classes).repeat_interleave(n)
     else:
         labels = sample_labels(run, n, label, g)
-    images = generate(run, len(labels) if labels is not None else n, seed, labels)
+    images = generate(run, len(labels) if labels is not None else n, seed, labels, truncation=truncation)
     if kind == ".png" and class_grid:
         out.parent.mkdir(parents=True, exist_ok=True)
         return save_grid(to_uint8(images), out, nrow=n)

@@ -32,3 +32,20 @@ def test_buffers_are_copied():
     net(torch.randn(8, 3) + 5)
     ema.update(net)
     assert torch.equal(ema.module.running_mean, net.running_mean)
+
+
+def test_half_life_in_images_and_its_ramp_up():
+    # StyleGAN2's rule: beta = 0.5 ** (images per update / half-life), the half-life at most rampup x images seen.
+    net = torch.nn.Linear(1, 1, bias=False)
+    ema = EMA(net, half_life=1000, rampup=0.05, images_per_update=100)
+    assert ema.beta() == 0.0  # nothing seen yet: copy the weights
+    ema.updates = 10  # 1,000 images seen -> half-life min(1000, 50) = 50 images
+    assert abs(ema.beta() - 0.5 ** (100 / 50)) < 1e-12
+    ema.updates = 10_000  # 1M images seen -> the full half-life
+    assert abs(ema.beta() - 0.5 ** (100 / 1000)) < 1e-12
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+        ema.module.weight.fill_(1.0)
+    for _ in range(10):  # ten updates of 100 images: one half-life
+        ema.update(net)
+    assert torch.allclose(ema.module.weight, torch.tensor([[0.5]]), atol=1e-6)

@@ -8,10 +8,13 @@ returns the unweighted value. One with running state (a moving average, say) als
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal, Protocol
 
 import torch
+from torch import nn
 
+from gankit.errors import ConfigError
 from gankit.registry import Registry
 
 PENALTIES = Registry("penalty")
@@ -25,12 +28,23 @@ class Batch(Protocol):
 
 
 class Penalty:
-    """Base of the registered penalties: the network it regularises, and how it is called."""
+    """Base of the registered penalties: the network it regularises, and how it is called.
+
+    `objective.critic(x, c)` is D as the adversarial loss sees it (through the augmentation, if any);
+    `objective.generator` is the bare G (not a DDP or compiled wrapper), for penalties that need its parts.
+    """
 
     network: ClassVar[Literal["D", "G"]]
 
     def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
+
+    def check(self, G: nn.Module, D: nn.Module) -> None:
+        """Raise ConfigError if the models cannot take this penalty (checked when the run is built)."""
+
+    def auto_weight(self, shape: tuple[int, ...], batch_size: int) -> float:
+        """The weight `weight: auto` stands for, where the penalty has a published heuristic."""
+        raise ConfigError(f"penalty {type(self).__name__} has no automatic weight", "give a number")
 
 
 def _grad(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
@@ -60,7 +74,7 @@ class GradientPenalty(Penalty):
     network = "D"
 
     def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
-        return gradient_penalty(objective.D, batch.real, batch.fake, batch.c_real, batch.c_fake)
+        return gradient_penalty(objective.critic, batch.real, batch.fake, batch.c_real, batch.c_fake)
 
 
 @PENALTIES.register("r1")
@@ -70,4 +84,49 @@ class R1Penalty(Penalty):
     network = "D"
 
     def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
-        return r1_penalty(objective.D, batch.real, batch.c_real)
+        return r1_penalty(objective.critic, batch.real, batch.c_real)
+
+    def auto_weight(self, shape: tuple[int, ...], batch_size: int) -> float:
+        """StyleGAN2-ADA's heuristic (Karras et al. 2020b, appendix): gamma = 0.0002 * H * W / batch."""
+        if len(shape) != 3:
+            raise ConfigError("loss.penalties.r1.weight: auto needs images (its heuristic is per pixel)")
+        return 0.0002 * shape[1] * shape[2] / batch_size
+
+
+@PENALTIES.register("pl")
+class PathLengthPenalty(Penalty):
+    """Path length on G (Karras et al. 2020a): (|J_w^T y| - a)^2, a the running mean; weight 2 every 4 G steps.
+
+    J_w is the Jacobian of the image with respect to the styles w and y Gaussian image noise divided by
+    sqrt(H * W); its length is computed on batch / `batch_shrink` fresh latents and `a` follows it with
+    `decay` per call. Needs a style-based generator (`G.styles`, `G.synthesis`).
+    """
+
+    network = "G"
+
+    def __init__(self, decay: float = 0.01, batch_shrink: int = 2):
+        if not 0 < decay <= 1 or batch_shrink < 1:
+            raise ConfigError("loss.penalties.pl needs decay in (0, 1] and batch_shrink >= 1")
+        self.decay, self.batch_shrink = decay, batch_shrink
+        self.mean = torch.zeros(())
+
+    def check(self, G: nn.Module, D: nn.Module) -> None:
+        if not (hasattr(G, "styles") and hasattr(G, "synthesis")):
+            raise ConfigError("loss.penalties.pl needs a style-based generator", "use model.name=stylegan2")
+
+    def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
+        G = objective.generator
+        z, c = objective.latents(max(1, len(batch.real) // self.batch_shrink), batch.real.device)
+        ws = G.styles(z, c)
+        images = G.synthesis(ws)
+        noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
+        (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
+        lengths = grad.float().square().sum(2).mean(1).sqrt()  # [n]
+        self.mean = self.mean.to(lengths.device).lerp(lengths.mean().detach(), self.decay)
+        return (lengths - self.mean).square().mean()
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"penalty.pl.mean": self.mean}, {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.mean = tensors["penalty.pl.mean"].clone()

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gankit.augment import build_augment
 from gankit.config import RunConfig
 from gankit.data import DataSet, build_data
 from gankit.data.sampler import BatchSampler
@@ -55,6 +56,7 @@ class Parts:
     objective: GANObjective
     networks: dict[str, Network]
     phases: list[Phase]
+    stateful: list  # penalties and augmentations with running state (checkpointed)
 
     @property
     def default_name(self) -> str:
@@ -87,7 +89,10 @@ def build_parts(
         keep_freed_host_memory()
     if t.sync_batchnorm and world.size > 1:
         G, D = convert_sync_batchnorm(G, device), convert_sync_batchnorm(D, device)
-    ema = None if config.optim.ema_decay is None else EMA(G, config.optim.ema_decay)
+    o = config.optim
+    ema = None
+    if o.ema_decay is not None or o.ema_half_life is not None:
+        ema = EMA(G, o.ema_decay, o.ema_half_life, o.ema_rampup, images_per_update=t.batch_size * o.d_steps)
     G_train, D_train = G, D
     if world.size > 1:
         rng.seed()  # from here on each rank draws its own dropout and penalty noise
@@ -96,6 +101,9 @@ def build_parts(
         G_train, D_train = torch.compile(G_train), torch.compile(D_train)
     sampler = BatchSampler(data, t.batch_size, t.seed, device, world.rank, world.size, memory_format)
     loss, penalties = build_loss(config.loss)
+    for penalty in penalties.values():
+        penalty.check(G, D)
+    augment = build_augment(config.augment, batch_size=t.batch_size, world=world)
     objective = GANObjective(
         G_train,
         D_train,
@@ -108,12 +116,19 @@ def build_parts(
         latent_seed=seeds.latents,
         shard=(world.rank, world.size),
         device=device,
+        augment=augment,
+        generator_module=G,
     )
     clip = None if config.loss.clip_weights is None else functools.partial(clip_weights, bound=config.loss.clip_weights)
     networks = build_networks(config.optim, G, D, t.epochs * len(sampler), d_constraint=clip)
+    weights = {
+        name: penalty.auto_weight(data.shape, t.batch_size) if config.loss.penalties[name].weight == "auto"
+        else config.loss.penalties[name].weight
+        for name, penalty in penalties.items()
+    }  # fmt: skip
     regularizers = {
         side: tuple(
-            Regularizer(name, penalty, config.loss.penalties[name].weight, config.loss.penalties[name].every)
+            Regularizer(name, penalty, weights[name], config.loss.penalties[name].every)
             for name, penalty in penalties.items()
             if penalty.network == side
         )
@@ -121,15 +136,17 @@ def build_parts(
     }
     phases = [
         Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
-              regularizers=regularizers["D"]),
+              regularizers=regularizers["D"], after=(augment.update,) if hasattr(augment, "update") else ()),
         Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake), every=config.optim.d_steps,
               regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
               after=() if ema is None else (lambda: ema.update(G),)),
     ]  # fmt: skip
     precision = resolve_precision(t.precision, device)
+    stateful = [part for part in (*penalties.values(), augment) if hasattr(part, "state")]
     return Parts(
-        config, world, device, precision, seeds, rng, data, spec, G, D, ema, sampler, objective, networks, phases
-    )
+        config, world, device, precision, seeds, rng, data, spec, G, D, ema, sampler, objective, networks, phases,
+        stateful,
+    )  # fmt: skip
 
 
 def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:
@@ -147,7 +164,7 @@ def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:
         "data": {"name": c.data.name, "class_names": parts.data.class_names},
     }
     state = [*parts.networks.values(), *([] if parts.ema is None else [parts.ema])]
-    state += [stats, grids, log, parts.objective, parts.rng]
+    state += [stats, grids, log, parts.objective, *parts.stateful, parts.rng]
     checkpointer = Checkpointer(run, world, c.log.keep_checkpoints, meta, state, modules, stats)
     schedule = Schedule(
         c.train.epochs, c.log.every, c.log.sample_every, c.log.checkpoint_every, c.log.checkpoint_steps, c.eval.every

@@ -12,20 +12,40 @@ from gankit.runs.checkpoint import module_state
 
 
 class EMA:
-    """A frozen copy of a module whose parameters trail the live ones: p_ema <- p_ema + (1 - decay) (p - p_ema).
+    """A frozen copy of a module whose parameters trail the live ones: p_ema <- p_ema + (1 - beta) (p - p_ema).
 
-    The decay ramps up as min(decay, (1 + step) / (10 + step)) so that early, random weights fade quickly.
-    Buffers (BatchNorm running statistics) are copied, not averaged.
+    With `decay`, beta ramps up as min(decay, (1 + n) / (10 + n)) over the n updates so far, so that early,
+    random weights fade quickly. With `half_life` (in real images, StyleGAN2's form), beta = 0.5 ** (images per
+    update / h), where h is the half-life, or with `rampup` at most that fraction of the images seen so far.
+    Buffers (BatchNorm running statistics, w_avg) are copied, not averaged.
     """
 
-    def __init__(self, module: nn.Module, decay: float):
-        self.decay = decay
+    def __init__(
+        self,
+        module: nn.Module,
+        decay: float | None = None,
+        half_life: int | None = None,
+        rampup: float | None = None,
+        images_per_update: int = 1,
+    ):
+        if (decay is None) == (half_life is None):
+            raise ValueError("an EMA needs either a decay or a half-life")
+        self.decay, self.half_life, self.rampup, self.images_per_update = decay, half_life, rampup, images_per_update
         self.module = copy.deepcopy(module).eval().requires_grad_(False)
         self.updates = 0
 
+    def beta(self) -> float:
+        """The weight of the old average in the next update."""
+        if self.half_life is None:
+            return min(self.decay, (1 + self.updates) / (10 + self.updates))
+        half_life = float(self.half_life)
+        if self.rampup is not None:
+            half_life = min(half_life, self.updates * self.images_per_update * self.rampup)
+        return 0.5 ** (self.images_per_update / max(half_life, 1e-8))
+
     @torch.no_grad()
     def update(self, source: nn.Module) -> None:
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        decay = self.beta()
         self.updates += 1
         ema_params = list(self.module.parameters())
         torch._foreach_lerp_(ema_params, [p.detach() for p in source.parameters()], 1.0 - decay)

@@ -1,7 +1,8 @@
 """The GAN objective: the only place the generator meets the discriminator.
 
-It combines an adversarial loss pair with the optional pieces of the GAN family: instance noise on D's
-inputs, class conditioning and an auxiliary classifier (AC-GAN) term. Penalties are not here: the training
+It combines an adversarial loss pair with the optional pieces of the GAN family: differentiable augmentation
+of everything D sees (DiffAugment, ADA), instance noise on D's inputs, class conditioning and an auxiliary
+classifier (AC-GAN) term. Penalties are not here: the training
 phases add them to the loss of the network they regularise, on their own interval.
 """
 
@@ -41,9 +42,13 @@ class GANObjective:
         latent_seed: int = 0,
         shard: tuple[int, int] = (0, 1),
         device: torch.device | str = "cpu",
+        augment: Any = None,
+        generator_module: nn.Module | None = None,
     ):
         # G and D may be DistributedDataParallel wrappers; the objective only calls them.
         self.G, self.D, self.loss = generator, discriminator, loss
+        self.generator = generator_module or generator  # the bare G, for penalties that need its parts
+        self.augment = augment  # x -> x, differentiable; applied to reals and fakes in D's and G's steps
         self.z_dim = generator.z_dim if z_dim is None else z_dim
         # Latents come from their own stream, drawn for the global batch on every rank and sliced (rank, ranks),
         # so N processes train on exactly the latents one process would (the checkpoint keeps this stream).
@@ -71,7 +76,13 @@ class GANObjective:
         z, c = self.latents(n, device)
         return self.G(z, c), c
 
+    def critic(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """D's logits [N] as the loss sees them: through the augmentation, if any (penalties use this)."""
+        return self.D(x if self.augment is None else self.augment(x), c)
+
     def _discriminate(self, x: torch.Tensor, c: torch.Tensor | None):
+        if self.augment is not None:
+            x = self.augment(x)
         if self.noise_std > 0:
             x = x + self.noise_std * torch.randn_like(x)
         if self.aux_weight > 0:
@@ -87,6 +98,8 @@ class GANObjective:
         fake_logits, fake_aux = self._discriminate(fake, c_fake)
         loss = self.loss.d(real_logits.float(), fake_logits.float(), self.label_smoothing)
         stats = {"d_real": self._summary(real_logits.float()), "d_fake": self._summary(fake_logits.float())}
+        if self.augment is not None:
+            stats.update(self.augment.observe(real_logits))  # ADA adapts its strength to D(real)
         if real_aux is not None:
             aux = F.cross_entropy(real_aux.float(), c_real) + F.cross_entropy(fake_aux.float(), c_fake)
             loss = loss + self.aux_weight * aux
