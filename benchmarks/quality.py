@@ -1,7 +1,7 @@
 """Sample quality at an equal CPU budget: presets trained for the same wall time, several seeds, one table.
 
-Each preset's images/s is measured first (steps driven by hand after a warm-up, as benchmarks/speed.py does);
-then it trains for the number of epochs that budget buys, from each seed, and its final (EMA) generator is
+Each preset's time per epoch is measured first (a second epoch, driven by hand after a first one); then it
+trains for the number of epochs that budget buys, from each seed, and its final (EMA) generator is
 judged on `--n` samples with the packaged lenet-mnist extractor:
 
     confident   share of samples the classifier gives one class with probability > 0.9 (real digits: 0.913)
@@ -16,41 +16,50 @@ Run it alone: the rates, and so the epochs, assume nothing else is running. Resu
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
 import tempfile
 import time
 
 import torch
 
-from gankit import evaluate, load_config, load_run, train
+from gankit import build_dataset, evaluate, load_config, load_run, train
+from gankit.metrics.distances import fid
 from gankit.metrics.extractors import load_extractor
 from gankit.sample import generate
 from gankit.training.builder import new_trainer
 
 
-def images_per_second(preset: str, overrides: list[str], steps: int = 40, warmup: int = 10) -> float:
-    with tempfile.TemporaryDirectory() as out:
-        trainer = new_trainer(load_config(preset, overrides=overrides), out)
-        batches = trainer.sampler.endless()
-        for _ in range(warmup):
-            trainer.train_step(*next(batches))
-            trainer.step += 1
-        started = time.perf_counter()
-        for _ in range(steps):
-            trainer.train_step(*next(batches))
-            trainer.step += 1
-        trainer.stats.flush()
-        return steps * trainer.sampler.batch_size / (time.perf_counter() - started)
+def seconds_per_epoch(preset: str, overrides: list[str]) -> float:
+    """Wall time of one real epoch of the preset (its grid, plot and checkpoint included), timed after a first
+    epoch that warms the caches."""
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
+        config = load_config(preset, overrides=[*overrides, "train.epochs=2"])
+        trainer = new_trainer(config, out)
+        trainer.schedule = type(trainer.schedule)(**{**trainer.schedule.__dict__, "epochs": 2})
+        for epoch in (1, 2):
+            started = time.perf_counter()
+            for real, labels in trainer.sampler.epoch(epoch):
+                trainer.train_step(real, labels)
+                trainer.step += 1
+            trainer.stats.flush()
+            trainer.end_epoch(epoch)
+        return time.perf_counter() - started
 
 
-def judge(run, n: int, seed: int = 0) -> dict[str, float]:
-    """confident / min class share from lenet-mnist's probabilities, and fid / precision / recall."""
+def judge(run, n: int, seed: int = 0, test: torch.Tensor | None = None) -> dict[str, float]:
+    """confident / min class share from lenet-mnist's probabilities, and fid / precision / recall (and the FID
+    against `test`, real held-out images, when given)."""
     images = generate(load_run(run), n, seed=seed)
-    _, probs = load_extractor("lenet-mnist").run(images)
+    extractor = load_extractor("lenet-mnist")
+    feats, probs = extractor.run(images)
     shares = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double() / n
     report = evaluate(run, n=n, split="train", seed=seed)["metrics"]
     tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    extra = {} if test is None else {"fid_test": fid(extractor.run(test)[0], feats)}
     return {
+        **extra,
         "confident": (probs.max(1).values > 0.9).float().mean().item(),
         "min_class": shares.min().item(),
         "fid": report[f"fid{tag}[lenet-mnist]"],
@@ -66,31 +75,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=5000, help="samples judged per run")
     parser.add_argument("--set", nargs="*", default=[], help="overrides for every run, e.g. data.max_items=500")
+    parser.add_argument("--steps", type=int, help="train each run this many steps instead of for the budgets")
+    parser.add_argument("--variants", nargs="*", default=[], help="NAME=OVERRIDE[,OVERRIDE] rows besides the plain one")
+    parser.add_argument("--test", help="also the FID against this labelled set's test split, NAME=ROOT")
     args = parser.parse_args(argv)
-    columns = ["confident", "min_class", "fid", "precision", "recall"]
+    columns = ["confident", "min_class", "fid", "precision", "recall", *(["fid_test"] if args.test else [])]
+    test = None
+    if args.test:
+        name, _, root = args.test.partition("=")
+        test = build_dataset(name, root=root or None, split="test").x
+    variants = {"": []} | {v.split("=", 1)[0]: v.split("=", 1)[1].split(",") for v in args.variants}
     print(f"| preset | budget | epochs | train s | {' | '.join(columns)} |")
     print("|---|---:|---:|---:|" + "---:|" * len(columns))
-    for preset in args.presets:
-        rate = images_per_second(preset, args.set)
-        size = len(new_trainer(load_config(preset, overrides=args.set), tempfile.mkdtemp()).sampler.x)
-        for budget in args.budgets:
-            epochs = max(1, round(budget * rate / size))
+    for preset, (variant, extra) in ((p, v) for p in args.presets for v in variants.items()):
+        settings = [*args.set, *extra]
+        per_epoch = None if args.steps else seconds_per_epoch(preset, settings)
+        for budget in [None] if args.steps else args.budgets:
+            if args.steps:
+                with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
+                    steps_per_epoch = len(new_trainer(load_config(preset, overrides=settings), out).sampler)
+                epochs = max(1, round(args.steps / steps_per_epoch))
+            else:
+                epochs = max(1, round(budget / per_epoch))
             results, seconds = [], []
             for seed in args.seeds:
                 with tempfile.TemporaryDirectory() as out:
-                    overrides = [*args.set, f"train.epochs={epochs}", f"train.seed={seed}"]
+                    overrides = [*settings, f"train.epochs={epochs}", f"train.seed={seed}"]
                     started = time.perf_counter()
-                    run = train(load_config(preset, overrides=overrides), out=out, quiet=True)
+                    with contextlib.redirect_stdout(io.StringIO()):  # the run's header line
+                        run = train(load_config(preset, overrides=overrides), out=out, quiet=True)
                     seconds.append(time.perf_counter() - started)
-                    results.append(judge(run, args.n))
+                    results.append(judge(run, args.n, test=test))
             cells = []
             for key in columns:
                 values = [r[key] for r in results]
                 spread = f" +- {statistics.stdev(values):.3f}" if len(values) > 1 else ""
                 cells.append(f"{statistics.mean(values):.3f}{spread}")
+            label = f"{preset} {variant}".strip()
+            spent = f"{args.steps} steps" if args.steps else f"{budget:.0f} s"
             print(
-                f"| {preset} | {budget:.0f} s | {epochs} | {statistics.mean(seconds):.0f} | {' | '.join(cells)} |",
-                flush=True,
+                f"| {label} | {spent} | {epochs} | {statistics.mean(seconds):.0f} | {' | '.join(cells)} |", flush=True
             )
     return 0
 

@@ -62,6 +62,56 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from gankit.export import generate_dataset
+
+    out = generate_dataset(
+        args.run_dir,
+        args.n,
+        args.out,
+        args.seed,
+        args.label,
+        args.balanced,
+        args.truncation,
+        args.format,
+        args.checkpoint,
+    )
+    print(f"wrote {args.n} samples to {out} (manifest beside them)")
+    return 0
+
+
+def cmd_utility(args: argparse.Namespace) -> int:
+    from gankit.errors import ConfigError
+    from gankit.utility import utility
+
+    def numbers(text: str, name: str) -> tuple[float, ...]:
+        try:
+            return tuple(float(v) for v in text.split(","))
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma list of numbers, got {text!r}") from None
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    report = utility(
+        args.real,
+        args.test,
+        args.out,
+        synthetic=args.synthetic,
+        train_gan=args.train_gan,
+        budget_steps=None if args.budget_epochs else args.budget_steps,
+        budget_epochs=args.budget_epochs,
+        fractions=numbers(args.fractions, "--fractions"),
+        ratios=numbers(args.ratios, "--ratios"),
+        seeds=tuple(range(args.seeds)),
+        steps=args.steps,
+    )
+    for name, by_fraction in report["accuracy"].items():
+        cells = ", ".join(f"{f}: {v['mean']:.4f}" for f, v in by_fraction.items())
+        print(f"{name:<24} {cells}")
+    print(f"wrote {Path(args.out) / 'utility.json'} and utility.png")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from gankit.evaluate import evaluate
     from gankit.runs.run_dir import RunDir
@@ -146,6 +196,36 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--class", dest="label", type=int, help="conditional runs: generate this class only")
     which.add_argument("--class-grid", action="store_true", help="conditional runs: one row of --n samples per class")
     smp.set_defaults(func=cmd_sample)
+
+    gen = sub.add_parser("generate", help="export a labelled synthetic data set from a run (PNG folders or .npz)")
+    gen.add_argument("run_dir", help="a run folder made by `gankit train`")
+    gen.add_argument("--n", type=int, required=True, help="how many samples")
+    gen.add_argument("--out", required=True, help="DIR (PNGs, one sub-folder per class) or FILE.npz")
+    gen.add_argument("--format", choices=["png", "npz"], help="default: npz for FILE.npz, else png")
+    gen.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
+    gen.add_argument("--truncation", type=float, metavar="PSI", help="style-based runs: truncation psi in [0, 1]")
+    gen.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
+    classes = gen.add_mutually_exclusive_group()
+    classes.add_argument("--class", dest="label", type=int, help="conditional runs: this class only")
+    classes.add_argument("--balanced", action="store_true", help="conditional runs: the same count of every class")
+    gen.set_defaults(func=cmd_generate)
+
+    ut = sub.add_parser("utility", help="does synthetic data help a classifier? accuracy with 95%% intervals")
+    ut.add_argument(
+        "--real", required=True, help="labelled training data: a name (mnist5k), NAME=ROOT, a folder or .npz"
+    )
+    ut.add_argument("--test", required=True, help="labelled test data, as --real (its test split), e.g. mnist=~/MNIST")
+    source = ut.add_mutually_exclusive_group(required=True)
+    source.add_argument("--synthetic", help="a conditional run folder, or a set exported by `gankit generate`")
+    source.add_argument("--train-gan", metavar="PRESET", help="train a conditional GAN on each real subset")
+    ut.add_argument("--budget-steps", type=int, default=3000, help="with --train-gan: steps of each GAN (3000)")
+    ut.add_argument("--budget-epochs", type=int, help="with --train-gan: passes over each subset instead")
+    ut.add_argument("--fractions", default="0.01,0.02,0.1,1.0", help="fractions of the real set (0.01,0.02,0.1,1.0)")
+    ut.add_argument("--ratios", default="0,1,4", help="synthetic samples per real one added (0,1,4)")
+    ut.add_argument("--seeds", type=int, default=3, help="repeats, each with its own subset and seed (3)")
+    ut.add_argument("--steps", type=int, default=2000, help="training steps of each classifier (2000)")
+    ut.add_argument("--out", default="utility", help="a new or empty folder for utility.json and utility.png")
+    ut.set_defaults(func=cmd_utility)
 
     ev = sub.add_parser("eval", help="judge a run: FID, KID, precision/recall, coverage, class metrics")
     ev.add_argument("run_dir", help="a run folder made by `gankit train`")

@@ -121,19 +121,7 @@ def build_parts(
     )
     clip = None if config.loss.clip_weights is None else functools.partial(clip_weights, bound=config.loss.clip_weights)
     networks = build_networks(config.optim, G, D, t.epochs * len(sampler), d_constraint=clip)
-    weights = {
-        name: penalty.auto_weight(data.shape, t.batch_size) if config.loss.penalties[name].weight == "auto"
-        else config.loss.penalties[name].weight
-        for name, penalty in penalties.items()
-    }  # fmt: skip
-    regularizers = {
-        side: tuple(
-            Regularizer(name, penalty, weights[name], config.loss.penalties[name].every)
-            for name, penalty in penalties.items()
-            if penalty.network == side
-        )
-        for side in ("D", "G")
-    }
+    regularizers = _regularizers(config, penalties, data.shape)
     phases = [
         Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
               regularizers=regularizers["D"], after=(augment.update,) if hasattr(augment, "update") else ()),
@@ -147,6 +135,16 @@ def build_parts(
         config, world, device, precision, seeds, rng, data, spec, G, D, ema, sampler, objective, networks, phases,
         stateful,
     )  # fmt: skip
+
+
+def _regularizers(config: RunConfig, penalties: dict, shape: tuple[int, ...]) -> dict[str, tuple[Regularizer, ...]]:
+    """The configured penalties by the network they regularise, with `weight: auto` resolved."""
+    out: dict[str, list[Regularizer]] = {"D": [], "G": []}
+    for name, penalty in penalties.items():
+        section = config.loss.penalties[name]
+        weight = penalty.auto_weight(shape, config.train.batch_size) if section.weight == "auto" else section.weight
+        out[penalty.network].append(Regularizer(name, penalty, weight, section.every))
+    return {side: tuple(regs) for side, regs in out.items()}
 
 
 def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:

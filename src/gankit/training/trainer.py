@@ -183,12 +183,13 @@ class Trainer:
     def end_epoch(self, epoch: int) -> None:
         schedule = self.schedule
         if self.world.main:  # samples, evaluation and plots: rank 0 only (the others wait at the next collective)
-            if epoch % schedule.sample_every == 0 or epoch == schedule.epochs:
+            drawing = epoch % schedule.sample_every == 0 or epoch == schedule.epochs
+            if drawing:
                 self.grids.save(self.sampling_generator, self.run.grid(epoch))
             if self.judge is not None and epoch % schedule.eval_every == 0:
                 self.append_record({"step": self.step, "epoch": epoch, **self.judge(self.sampling_generator)}, epoch)
                 plot_metrics(self.log.records, self.run.metrics_plot)
-            if self.log.records:
+            if drawing and self.log.records:  # with the grids: tiny data sets have epochs of one step
                 plot_losses(self.log.records, self.run.losses_plot)
         if (
             epoch % schedule.checkpoint_every == 0
