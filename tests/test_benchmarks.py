@@ -82,11 +82,12 @@ def test_gemm_ceiling_and_memory_probe_run():
 
 @pytest.mark.slow
 def test_allocator_probe_tells_the_two_settings_apart():
-    # At batch 64 a mnist-dcgan step page-faults its activations back in with glibc's default (556 faults per
-    # step measured) and almost never with gankit's setting (0.4): the probe must see that difference.
+    # At batch 64 a mnist-dcgan step page-faults its activations back in with glibc's default (327-667 faults per
+    # step here, 194 on the CI host) and rarely with gankit's setting (0.2 here, 33 on the CI host over 5 steps,
+    # where one-off faults weigh more): the probe must see that difference; a probe that ignored the mode sees 1x.
     (_, faults_default, _), (_, faults_kept, _) = (
-        allocator.step_cost("mnist-dcgan", 64, 5, mode) for mode in ("default", "kept")
+        allocator.step_cost("mnist-dcgan", 64, 20, mode) for mode in ("default", "kept")
     )
-    assert faults_default > 50 and faults_kept < faults_default / 10
+    assert faults_default > 50 and faults_kept < faults_default / 3
     with pytest.raises(subprocess.CalledProcessError):  # an unknown mode is not measured as a known one
         allocator.step_cost("mnist-dcgan", 8, 3, "kep")

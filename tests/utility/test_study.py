@@ -78,3 +78,31 @@ def test_balanced_subsets_and_intervals():
     ci = interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(2) = 4.303: half-width 4.303 / sqrt(3)
     assert ci["mean"] == 2.0 and abs(ci["high"] - (2 + 4.303 / 3**0.5)) < 1e-9
     assert interval([0.5])["low"] is None
+
+
+def test_cli_refuses_bad_lists_and_missing_sources(tmp_path, capsys):
+    from gankit.cli import main
+
+    args = ["utility", "--real", "mnist5k", "--test", "mnist5k", "--out", str(tmp_path / "u")]
+    assert main([*args, "--synthetic", str(tmp_path), "--fractions", "0.1,half"]) == 2
+    assert "--fractions must be a comma list of numbers" in capsys.readouterr().err
+    assert main([*args, "--train-gan", "mnist-dcgan-cond", "--fractions", "1.5"]) == 2
+    assert "fractions must be in (0, 1]" in capsys.readouterr().err
+
+
+@needs_digits
+def test_a_gan_per_subset_sees_only_that_subset(digits, tmp_path):
+    _, train, test, _, _ = digits
+    fast = {"fractions": (0.01,), "seeds": (0, 1), "ratios": (0, 1), "steps": 2}
+    utility(train, test, tmp_path, train_gan="mnist-dcgan-cond", budget_steps=2, **fast)
+    for seed in (0, 1):
+        subset = np.load(tmp_path / "gans" / f"fraction0.01-seed{seed}.npz")
+        assert np.bincount(subset["labels"]).tolist() == [4] * 10  # 1% of about 400 per class, nothing else
+        assert torch.equal(torch.from_numpy(subset["images"]), balanced_subset_of(train, seed)[:, 0])
+        (run,) = (tmp_path / "gans").glob(f"*-fraction0.01-seed{seed}")
+        config = (run / "config.yaml").read_text()
+        assert f"fraction0.01-seed{seed}.npz" in config and "name: array" in config
+
+
+def balanced_subset_of(path, seed):
+    return balanced_subset(build_dataset("array", root=path), 0.01, seed)[0]

@@ -43,12 +43,17 @@ def train_classifier(data: DataSet, epochs: int = 8, batch_size: int = 128, seed
             x = to_model_range(data.x[idx])
             dx, dy = torch.randint(-2, 3, (2,), generator=g).tolist()
             x = torch.roll(x, (dx, dy), dims=(2, 3))  # a shift of up to 2 px, same for the batch
-            loss = F.cross_entropy(model(x), data.labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            fit_step(model, opt, sched, x, data.labels[idx])
     return model.eval()
+
+
+def fit_step(model: nn.Module, opt: torch.optim.Optimizer, sched, x: torch.Tensor, labels: torch.Tensor) -> None:
+    """One cross-entropy step of a classifier and its lr schedule."""
+    loss = F.cross_entropy(model(x), labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
 
 
 @torch.inference_mode()

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.data.base import to_model_range
-from gankit.metrics.classifier import LeNet
+from gankit.metrics.classifier import LeNet, fit_step
 
 
 class ResidualBlock(nn.Module):
@@ -93,11 +93,7 @@ def fit(
         x = to_model_range(images[idx])
         if augment:
             x = augment_classic(x, g)
-        loss = F.cross_entropy(model(x), labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        fit_step(model, opt, sched, x, labels[idx])
     return model.eval()
 
 
