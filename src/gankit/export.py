@@ -28,8 +28,7 @@ from gankit.data import to_uint8
 from gankit.errors import ConfigError, RunError
 from gankit.runs.checkpoint import sha256_of
 from gankit.runs.files import atomic_write_text
-from gankit.runs.run_dir import RunDir
-from gankit.sample import LoadedRun, check_truncation, generate_from, load_run
+from gankit.sample import LoadedRun, check_truncation, generate_from, load_run, sample_labels
 from gankit.viz.grids import save_image
 
 CHUNK = 1000  # latents per chunk: part of what a seed means, so it never changes
@@ -37,18 +36,11 @@ CHUNK = 1000  # latents per chunk: part of what a seed means, so it never change
 
 def export_labels(run: LoadedRun, n: int, label: int | None, balanced: bool, seed: int) -> torch.Tensor | None:
     """The class of each of n samples: all `label`, round-robin over the classes (`balanced`), or uniform."""
-    classes = run.generator.num_classes
-    if not classes:
-        if label is not None or balanced:
-            raise ConfigError("this run's generator is not class-conditional: leave out --class and --balanced")
-        return None
-    if label is not None:
-        if not 0 <= label < classes:
-            raise ConfigError(f"--class must be in 0..{classes - 1}, got {label}")
-        return torch.full((n,), label)
-    if balanced:
-        return torch.arange(n) % classes
-    return torch.randint(classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
+    if balanced and label is None:
+        if not run.generator.num_classes:
+            raise ConfigError("this run's generator is not class-conditional: leave out --balanced")
+        return torch.arange(n) % run.generator.num_classes
+    return sample_labels(run, n, label, torch.Generator().manual_seed(seed + 1))
 
 
 def _chunks(run: LoadedRun, labels: torch.Tensor | None, n: int, seed: int, truncation) -> Iterator[torch.Tensor]:
@@ -128,9 +120,8 @@ def generate_dataset(
         raise ConfigError("this run makes points, not images: use `gankit sample --out FILE.npy`")
     check_truncation(run.generator, truncation)
     labels = export_labels(run, n, label, balanced, seed)
-    record = RunDir(run.run_dir).checkpoint(checkpoint) if checkpoint else RunDir(run.run_dir).latest_checkpoint()
     class_names = run.meta.get("data", {}).get("class_names")
-    manifest = _manifest(run, record, n, seed, labels, class_names, truncation, fmt, out)
+    manifest = _manifest(run, n, seed, labels, class_names, truncation, fmt, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     if tmp.exists():
@@ -151,7 +142,7 @@ def generate_dataset(
     return out
 
 
-def _manifest(run, record: Path, n, seed, labels, class_names, truncation, fmt, out) -> dict[str, Any]:
+def _manifest(run: LoadedRun, n, seed, labels, class_names, truncation, fmt, out) -> dict[str, Any]:
     from gankit import __version__
 
     counts = None
@@ -160,8 +151,8 @@ def _manifest(run, record: Path, n, seed, labels, class_names, truncation, fmt, 
         counts = {name: count for name, count in zip(class_names or map(str, range(len(per_class))), per_class)}
     return {
         "run": str(run.run_dir),
-        "checkpoint": record.stem,
-        "checkpoint_sha256": sha256_of(record.with_suffix(".safetensors")),
+        "checkpoint": run.record.stem,
+        "checkpoint_sha256": sha256_of(run.record.with_suffix(".safetensors")),
         "model": run.meta["model"]["name"],
         "samples": n,
         "seed": seed,

@@ -31,6 +31,7 @@ class LoadedRun:
     run_dir: Path
     generator: torch.nn.Module
     meta: dict[str, Any]
+    record: Path  # the checkpoint's NAME.json
 
     @property
     def spec(self) -> ModelSpec:
@@ -56,7 +57,7 @@ def load_run(run_dir: str | Path, checkpoint: str | None = None) -> LoadedRun:
     except RuntimeError as err:
         first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
         raise RunError(f"checkpoint {record.name} does not fit model {spec.name!r}: {first}") from None
-    return LoadedRun(run.path, G.eval(), meta)
+    return LoadedRun(run.path, G.eval(), meta, record)
 
 
 def sample_labels(run: LoadedRun, n: int, label: int | None, generator: torch.Generator) -> torch.Tensor | None:
