@@ -159,3 +159,36 @@ def test_resume_refuses_finished_and_foreign_folders(reference, tmp_path):
         resume(reference)
     with pytest.raises(RunError, match="not a gankit run folder"):
         resume(tmp_path)
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL: nothing after the raise runs, no checkpoint is written on the way out."""
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_in_its_folder(reference, tmp_path, monkeypatch):
+    from gankit.training.trainer import Trainer
+
+    original = Trainer.train_step
+
+    def killed_at_step_2(self, *args):
+        original(self, *args)
+        if self.step == 1:  # the first checkpoint would come at step 2
+            raise _Killed
+
+    monkeypatch.setattr(Trainer, "train_step", killed_at_step_2)
+    with pytest.raises(_Killed):
+        train(load_config(overrides=OVERRIDES), out=tmp_path, quiet=True)
+    (run,) = tmp_path.iterdir()
+    assert not list((run / "checkpoints").iterdir())
+    # What a killed attempt may leave besides config.yaml: a grid, records, a torn checkpoint.
+    (run / "samples" / "epoch_001.png").write_bytes(b"half a png")
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "epoch": 1, "loss_d": 9.0}) + "\n")
+    (run / "checkpoints" / ".step_00000002.json.tmp").write_text("{")
+    monkeypatch.setattr(Trainer, "train_step", original)
+    _scramble_global_generators()
+    assert resume(run, quiet=True) == run
+    _assert_same_run(reference, run)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == sorted(
+        p.name for p in (reference / "samples").iterdir()
+    )
+    assert not list((run / "checkpoints").glob(".*.tmp"))

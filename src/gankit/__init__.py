@@ -25,6 +25,7 @@ from gankit.evaluate import evaluate
 from gankit.losses import list_losses, list_penalties
 from gankit.metrics.extractors import list_extractors
 from gankit.models import ModelSpec, build_models, list_models
+from gankit.report import report
 from gankit.sample import generate, load_run, sample
 from gankit.train import resume, train
 
@@ -58,6 +59,7 @@ __all__ = [
     "list_presets",
     "load_config",
     "load_run",
+    "report",
     "resume",
     "sample",
     "train",

@@ -43,6 +43,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from gankit.report import report
+
+    print(f"wrote {report(args.run_dirs, args.out, args.overwrite)}")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from gankit.sample import sample
 
@@ -226,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     ut.add_argument("--steps", type=int, default=2000, help="training steps of each classifier (2000)")
     ut.add_argument("--out", default="utility", help="a new or empty folder for utility.json and utility.png")
     ut.set_defaults(func=cmd_utility)
+
+    rep = sub.add_parser("report", help="one self-contained HTML page of one or more runs (compares several)")
+    rep.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders made by `gankit train`")
+    rep.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")
+    rep.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    rep.set_defaults(func=cmd_report)
 
     ev = sub.add_parser("eval", help="judge a run: FID, KID, precision/recall, coverage, class metrics")
     ev.add_argument("run_dir", help="a run folder made by `gankit train`")

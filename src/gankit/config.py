@@ -214,6 +214,7 @@ class LogConfig:
     keep_checkpoints: int = 2  # newest step/epoch checkpoints kept; `final` and `best` are always kept
     best_metric: str | None = None  # keep checkpoints/best by this readout or eval value, e.g. fid2k[lenet-mnist]
     best_mode: Literal["min", "max"] = "min"  # whether a lower or a higher best_metric is better
+    tensorboard: bool = False  # also write readouts, evaluations and grids to RUN/tensorboard (needs tensorboard)
 
     def __post_init__(self) -> None:
         for name in ("every", "sample_every", "grid_size", "checkpoint_every", "checkpoint_steps", "keep_checkpoints"):

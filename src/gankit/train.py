@@ -33,7 +33,10 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
 
 
 def resume(run_dir: str | Path, quiet: bool = False) -> Path:
-    """Continue an unfinished run from its newest checkpoint; on CPU the result equals an uninterrupted run."""
+    """Continue an unfinished run from its newest checkpoint; on CPU the result equals an uninterrupted run.
+
+    A run stopped before its first checkpoint starts again in the same folder, from step 0.
+    """
     run = RunDir.open(run_dir)
     if run.finished:
         raise RunError(
@@ -41,16 +44,25 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
         )
     config = load_config(config_file=run.config)
     with world_from_env(resolve_device(config.train.device)) as (world, device):
-        if world.main:
+        started = bool(run.step_checkpoints())  # every rank reads the same folder (a shared file system)
+        if world.main and started:
             run.remove_torn_files()
-        record = run.latest_checkpoint(final=False)  # every rank loads the same one (a shared file system)
+        elif world.main:
+            run.remove_outputs()
+        world.barrier()
         parts = build_parts(config, world, device)
         trainer = build_trainer(parts, run, quiet)
-        try:
-            trainer.restore(record)
-        except (RuntimeError, KeyError, ValueError) as err:
-            raise RunError(f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}") from None
-        _say(world, quiet, f"gankit: resuming {run} from step {trainer.step} ({record.name})")
+        if started:
+            record = run.latest_checkpoint(final=False)
+            try:
+                trainer.restore(record)
+            except (RuntimeError, KeyError, ValueError) as err:
+                raise RunError(
+                    f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}"
+                ) from None
+            _say(world, quiet, f"gankit: resuming {run} from step {trainer.step} ({record.name})")
+        else:  # killed before its first checkpoint: the same config and seed from step 0 give the same run
+            _say(world, quiet, f"gankit: {run} has no checkpoint yet; starting it again from step 0 with its seed")
         _finish(trainer, trainer.fit())
         del trainer, parts  # their DDP wrappers hold the process group: they go first (see world_from_env)
     return run.path

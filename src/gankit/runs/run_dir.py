@@ -6,12 +6,14 @@ NNNNN-name/
   losses.png, metrics.png     curves of the readouts and evaluations
   metrics.jsonl               one JSON record per readout or evaluation
   eval.json                   the report of `gankit eval`
+  tensorboard/                event files, with log.tensorboard
   checkpoints/NAME.json + NAME.safetensors   (NAME: step_00000780, final, best)
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from gankit.errors import RunError
@@ -36,6 +38,7 @@ class RunDir:
     losses_plot = property(lambda self: self.path / "losses.png")
     metrics_plot = property(lambda self: self.path / "metrics.png")
     eval_report = property(lambda self: self.path / "eval.json")
+    tensorboard = property(lambda self: self.path / "tensorboard")
 
     def grid(self, epoch: int) -> Path:
         return self.samples / f"epoch_{epoch:03d}.png"
@@ -72,6 +75,22 @@ class RunDir:
         for record in self.step_checkpoints()[:-keep]:
             record.unlink(missing_ok=True)
             record.with_suffix(".safetensors").unlink(missing_ok=True)
+
+    def remove_outputs(self) -> None:
+        """Everything training wrote (grids, records, plots, checkpoints), so a run can start again here.
+
+        config.yaml stays: it is what the run is."""
+        for folder in (self.samples, self.checkpoints):
+            for path in folder.glob("*"):
+                if path.is_file():
+                    path.unlink()
+        for path in (self.metrics, self.losses_plot, self.metrics_plot, self.tensorboard):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        self.samples.mkdir(exist_ok=True)
+        self.checkpoints.mkdir(exist_ok=True)
 
     def remove_torn_files(self) -> None:
         """Temporary files left by a write that a kill interrupted."""

@@ -171,6 +171,7 @@ def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:
     return Trainer(
         parts.phases, parts.objective, parts.networks, parts.sampler, schedule, run, log, checkpointer, grids, stats,
         device, parts.precision, world, parts.ema, judge, c.train.on_divergence, c.train.rollback_lr_scale, quiet,
+        c.log.tensorboard,
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from gankit.data.sampler import BatchSampler
 from gankit.errors import DivergenceError
 from gankit.runs.run_dir import BEST, FINAL, RunDir
 from gankit.runs.run_log import RunLog
+from gankit.runs.tensorboard import TensorBoard, open_tensorboard
 from gankit.training.checkpointer import Checkpointer
 from gankit.training.device import autocast
 from gankit.training.distributed import World
@@ -67,10 +68,12 @@ class Trainer:
     on_divergence: str  # stop, or rollback: reload the newest checkpoint with lower learning rates
     rollback_lr_scale: float
     quiet: bool
+    tensorboard: bool = False  # also write records and grids as TensorBoard events
     max_rollbacks: int = 3
     step: int = 0
     rollbacks: int = 0
     stop_requested: bool = False
+    board: TensorBoard | None = None  # the open TensorBoard writer while fitting
 
     @property
     def run_dir(self) -> Path:
@@ -91,15 +94,20 @@ class Trainer:
         On divergence it stops with a DivergenceError, or with on_divergence="rollback" reloads the newest
         checkpoint, scales both learning rates by rollback_lr_scale and goes on (at most max_rollbacks times).
         """
-        while True:
-            try:
-                return self._fit()
-            except DivergenceError as err:
-                if self.on_divergence != "rollback" or self.checkpointer.saved_step is None:
-                    raise
-                if self.rollbacks >= self.max_rollbacks:
-                    raise
-                self.rollback(err)
+        self.board = open_tensorboard(self.run.tensorboard, self.tensorboard, self.world.main, self.step)
+        try:
+            while True:
+                try:
+                    return self._fit()
+                except DivergenceError as err:
+                    if self.on_divergence != "rollback" or self.checkpointer.saved_step is None:
+                        raise
+                    if self.rollbacks >= self.max_rollbacks:
+                        raise
+                    self.rollback(err)
+        finally:
+            if self.board is not None:
+                self.board.close()
 
     def rollback(self, err: DivergenceError) -> None:
         self.rollbacks += 1
@@ -179,6 +187,8 @@ class Trainer:
         """Add a record to metrics.jsonl; if it improves on the best metric, write checkpoints/best."""
         if self.log.append(record):
             self.save(epoch, name=BEST)
+        if self.board is not None:
+            self.board.record(record)
 
     def end_epoch(self, epoch: int) -> None:
         schedule = self.schedule
@@ -186,6 +196,8 @@ class Trainer:
             drawing = epoch % schedule.sample_every == 0 or epoch == schedule.epochs
             if drawing:
                 self.grids.save(self.sampling_generator, self.run.grid(epoch))
+                if self.board is not None:
+                    self.board.grid(self.run.grid(epoch), self.step)
             if self.judge is not None and epoch % schedule.eval_every == 0:
                 self.append_record({"step": self.step, "epoch": epoch, **self.judge(self.sampling_generator)}, epoch)
                 plot_metrics(self.log.records, self.run.metrics_plot)

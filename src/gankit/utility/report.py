@@ -7,8 +7,6 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from gankit.runs.files import atomic_write
-
 # Two-sided 95% quantiles of Student's t by degrees of freedom (seeds - 1); the normal's 1.96 beyond 30.
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 T95.update({15: 2.131, 20: 2.086, 30: 2.042})
@@ -33,12 +31,10 @@ def interval(values: list[float]) -> dict[str, float | None]:
 
 def plot_utility(report: dict[str, Any], path: Path) -> Path:
     """Test accuracy against the real fraction (log scale), one line per training set, 95% intervals as bands."""
-    import matplotlib
+    from gankit.viz.curves import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    fig = new_figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for name, by_fraction in report["accuracy"].items():
         fractions = sorted(by_fraction, key=float)
         xs = [float(f) for f in fractions]
@@ -52,7 +48,4 @@ def plot_utility(report: dict[str, Any], path: Path) -> Path:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)

@@ -1,4 +1,4 @@
-"""Loss curves from metrics.jsonl records."""
+"""Curves from metrics.jsonl records: figures, and the PNG files a run keeps of them."""
 
 from __future__ import annotations
 
@@ -7,17 +7,36 @@ from pathlib import Path
 from gankit.runs.files import atomic_write
 
 
-def plot_losses(records: list[dict], path: str | Path) -> Path:
+def new_figure(**kwargs):
+    """A figure outside pyplot's global state: plotting inside gankit neither switches a notebook's backend
+    nor leaves figures open."""
+    from matplotlib.figure import Figure
+
+    return Figure(dpi=100, **kwargs)
+
+
+def readouts(records: list[dict]) -> list[dict]:
+    """The loss readouts among a run's records (the rest are evaluations)."""
+    return [r for r in records if "loss_d" in r]
+
+
+def evaluations(records: list[dict]) -> list[dict]:
+    return [r for r in records if "loss_d" not in r]
+
+
+def metric_keys(records: list[dict]) -> list[str]:
+    """Evaluation metrics in the order the newest evaluation lists them (spreads aside)."""
+    evals = evaluations(records)
+    return [k for k in evals[-1] if k not in ("step", "epoch") and "_std" not in k] if evals else []
+
+
+def losses_figure(records: list[dict]):
     """Panels over steps: G and D losses; mean D(x) and D(G(z)); with ADA, its p and r_t."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    records = [r for r in records if "loss_d" in r]  # readouts, not evaluations
+    records = readouts(records)
     steps = [r["step"] for r in records]
     adaptive = any("ada_p" in r for r in records)
-    fig, axes = plt.subplots(3 if adaptive else 2, 1, figsize=(8, 8 if adaptive else 6), sharex=True, dpi=100)
+    fig = new_figure(figsize=(8, 8 if adaptive else 6))
+    axes = fig.subplots(3 if adaptive else 2, 1, sharex=True)
     top, bottom = axes[0], axes[1]
     for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
         top.plot(steps, [r.get(key) for r in records], label=label)
@@ -35,28 +54,49 @@ def plot_losses(records: list[dict], path: str | Path) -> Path:
         axes[2].legend()
     axes[-1].set_xlabel("step")
     fig.tight_layout()
-    try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
-    finally:
-        plt.close(fig)
+    return fig
 
 
-def plot_metrics(records: list[dict], path: str | Path) -> Path:
+def metrics_figure(records: list[dict]):
     """One panel per evaluation metric (fid, kid, precision, ...) over steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    evals = [r for r in records if "loss_d" not in r]
-    keys = [k for k in evals[-1] if k not in ("step", "epoch") and "_std" not in k]
-    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.8 * len(keys)), sharex=True, dpi=100, squeeze=False)
+    evals, keys = evaluations(records), metric_keys(records)
+    fig = new_figure(figsize=(8, 1.8 * len(keys)))
+    axes = fig.subplots(len(keys), 1, sharex=True, squeeze=False)
     for ax, key in zip(axes[:, 0], keys):
         ax.plot([r["step"] for r in evals], [r.get(key) for r in evals], marker="o")
         ax.set_ylabel(key, fontsize=8)
     axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
-    try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
-    finally:
-        plt.close(fig)
+    return fig
+
+
+def comparison_figure(runs: dict[str, list[dict]], keys: list[str]):
+    """One panel per key (two columns), one line per run (labelled by the dict's keys), over steps."""
+    rows = (len(keys) + 1) // 2
+    fig = new_figure(figsize=(10, 2.6 * rows))
+    axes = fig.subplots(rows, 2, sharex=True, squeeze=False)
+    for ax in axes.flat[len(keys) :]:
+        ax.set_visible(False)
+    for ax, key in zip(axes.flat, keys):
+        for label, records in runs.items():
+            points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+            if points:
+                ax.plot(*zip(*points), label=label, marker="o" if len(points) < 20 else None)
+        ax.set_title(key, fontsize=9)
+        ax.legend(fontsize=8)
+        ax.set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write `fig` as PNG, atomically."""
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+
+
+def plot_losses(records: list[dict], path: str | Path) -> Path:
+    return save_figure(losses_figure(records), path)
+
+
+def plot_metrics(records: list[dict], path: str | Path) -> Path:
+    return save_figure(metrics_figure(records), path)

@@ -41,19 +41,14 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -
 
 def save_scatter(points: torch.Tensor, path: str | Path, reference: torch.Tensor | None = None) -> Path:
     """Scatter plot of 2-D points [N, 2] (generated, over the real ones in grey) as PNG."""
-    import matplotlib
+    from gankit.viz.curves import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    fig = new_figure(figsize=(5, 5))
+    ax = fig.subplots()
     if reference is not None:
         ax.scatter(*reference[:2000].T.cpu().numpy(), s=2, c="0.7", label="real")
     ax.scatter(*points.T.cpu().numpy(), s=2, c="C3", label="generated")
     ax.set_aspect("equal")
     ax.legend(loc="upper right", markerscale=4)
     fig.tight_layout()
-    try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)
