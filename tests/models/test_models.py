@@ -7,11 +7,10 @@ from gankit import ConfigError, build_models
 from gankit.models import MODELS
 from gankit.models.layers import same_transpose_padding
 
-IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (1, 32, 32), (3, 64, 64)]
+from formats import model_shapes
 
 
-@pytest.mark.parametrize("name", MODELS.names())
-@pytest.mark.parametrize("shape", IMAGE_SHAPES)
+@pytest.mark.parametrize(("name", "shape"), [(n, shape) for n in MODELS.names() for shape in model_shapes(n)])
 def test_every_model_maps_latents_to_images_and_images_to_logits(name, shape):
     G, D = build_models(name, shape, z_dim=16)
     z = torch.randn(4, 16)
@@ -94,7 +93,7 @@ def _conditions(name: str) -> list[str]:
 @pytest.mark.parametrize(("name", "condition"), [(n, c) for n in MODELS.names() for c in _conditions(n)])
 def test_conditional_pairs_use_the_label(name, condition):
     torch.manual_seed(0)
-    G, D = build_models(name, (1, 28, 28), z_dim=8, num_classes=10, condition=condition)
+    G, D = build_models(name, model_shapes(name)[0], z_dim=8, num_classes=10, condition=condition)
     G.eval()
     D.eval()
     assert G.num_classes == 10
@@ -102,7 +101,7 @@ def test_conditional_pairs_use_the_label(name, condition):
     c = torch.tensor([3, 7])
     x = G(z, c)
     assert not torch.allclose(x[0], x[1])  # same z, different class: different image
-    same = x[:1].repeat(2, 1, 1, 1)
+    same = x[:1].expand_as(x)
     logits = D(same, c)
     assert logits.shape == (2,) and logits[0] != logits[1]  # same image, different class: different score
     with pytest.raises(ValueError, match="class labels"):
@@ -111,15 +110,16 @@ def test_conditional_pairs_use_the_label(name, condition):
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_auxiliary_classifier_head(name):
-    G, D = build_models(name, (1, 28, 28), z_dim=8, num_classes=10, aux_classifier=True)
-    logits, classes = D(torch.randn(3, 1, 28, 28), classify=True)
+    shape = model_shapes(name)[0]
+    G, D = build_models(name, shape, z_dim=8, num_classes=10, aux_classifier=True)
+    logits, classes = D(torch.randn(3, *shape), classify=True)
     assert logits.shape == (3,) and classes.shape == (3, 10)
-    assert G(torch.randn(3, 8), torch.tensor([0, 1, 2])).shape == (3, 1, 28, 28)
+    assert G(torch.randn(3, 8), torch.tensor([0, 1, 2])).shape == (3, *shape)
 
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_unconditional_models_ignore_classes(name):
-    G, _ = build_models(name, (1, 28, 28), z_dim=8, num_classes=10)
+    G, _ = build_models(name, model_shapes(name)[0], z_dim=8, num_classes=10)
     assert G.num_classes is None
 
 

@@ -160,7 +160,7 @@ def augment(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
 class ADA:
     """ADA (Karras et al. 2020b): the bgc pipeline with probability p, adapted toward E[sign(D(real))] = target."""
 
-    FACTS = ("batch_size", "world")
+    FACTS = ("batch_size", "world", "shape")
 
     def __init__(
         self,
@@ -170,7 +170,12 @@ class ADA:
         p: float = 0.0,
         batch_size: int = 64,
         world: Any = None,
+        shape: tuple[int, ...] = (3, 32, 32),
     ):
+        if len(shape) != 3:
+            raise ConfigError(
+                "augment: ada's pipeline is geometric on images", "for signals use augment.name=diffaugment"
+            )
         if not 0 < target < 1 or interval < 1 or speed_images < 1 or not 0 <= p <= 1:
             raise ConfigError("augment: ada needs target in (0, 1), interval >= 1, speed_images >= 1 and p in [0, 1]")
         self.target, self.interval, self.world = target, interval, world

@@ -7,7 +7,8 @@ from the paper's definitions. Each op draws its parameters per sample from torch
     cutout       a square of half the size, centred anywhere (clipped at the borders), set to zero
 
 All are differentiable in the image (and twice: gradient penalties pass through them), since translation and
-cutout are gathers and masks with no learned parameters.
+cutout are gathers and masks with no learned parameters. Signals [N, C, L] go through the same ops as images
+one pixel high: an amplitude offset and scale (color), a shift of up to L/8 steps, and a zeroed span of L/2.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ POLICIES: dict[str, list[Callable[[torch.Tensor], torch.Tensor]]] = {
 
 @AUGMENTS.register("diffaugment")
 class DiffAugment:
-    """DiffAugment (Zhao et al. 2020): color, translation and cutout on every image D sees, with probability 1."""
+    """DiffAugment (Zhao et al. 2020): color, translation and cutout on every image (or signal) D sees."""
 
     def __init__(self, policy: str = "color,translation,cutout"):
         self.names = [p.strip() for p in policy.split(",") if p.strip()]
@@ -86,6 +87,8 @@ class DiffAugment:
             raise ConfigError(f"unknown DiffAugment policy {policy!r}", f"use a comma list of {', '.join(POLICIES)}")
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:  # a signal: an image one pixel high
+            return self(x.unsqueeze(2)).squeeze(2)
         layout = torch.channels_last if is_channels_last(x) else torch.contiguous_format
         for name in self.names:
             for op in POLICIES[name]:

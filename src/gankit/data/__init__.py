@@ -12,7 +12,7 @@ from gankit.data.transforms import convert_channels, resize
 from gankit.errors import DataError
 
 # Importing the modules registers them.
-from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, toy2d  # noqa: E402,F401  isort: skip
+from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, signals, toy2d  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
     from gankit.config import DataConfig
@@ -39,11 +39,12 @@ def build_dataset(
     if data.is_image:
         data.x = convert_channels(resize(data.x, resolution), channels)
     elif resolution is not None or channels is not None:
-        raise DataError(f"data set {name!r} holds points, not images: leave data.resolution and data.channels unset")
+        kind = "signals" if data.is_signal else "points"
+        raise DataError(f"data set {name!r} holds {kind}, not images: leave data.resolution and data.channels unset")
     if max_items is not None and max_items < len(data):
         keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:max_items]
         data.x = data.x[keep]
-        data.labels = None if data.labels is None else data.labels[keep]
+        data.labels = None if data.labels is None else data.labels[keep]  # units stay: the scale of the whole set
     return data
 
 

@@ -17,7 +17,7 @@ IMAGE_KEYS = ("images", "x", "x_train", "arr_0")
 LABEL_KEYS = ("labels", "y", "y_train", "arr_1")
 
 
-def _load(path: Path) -> np.ndarray | np.lib.npyio.NpzFile:
+def load_array_file(path: Path) -> np.ndarray | np.lib.npyio.NpzFile:
     if not path.is_file():
         raise DataError(f"array file {path} does not exist")
     try:
@@ -36,7 +36,7 @@ def _load(path: Path) -> np.ndarray | np.lib.npyio.NpzFile:
         ) from None
 
 
-def _pick(npz, key: str | None, candidates: tuple[str, ...], path: Path, what: str) -> np.ndarray | None:
+def pick_array(npz, key: str | None, candidates: tuple[str, ...], path: Path, what: str) -> np.ndarray | None:
     if key is not None:
         if key not in npz.files:
             raise DataError(f"{path} has no array {key!r}", f"it holds: {', '.join(npz.files)}")
@@ -98,15 +98,15 @@ def array(
     if root is None:
         raise DataError("data set 'array' needs data.root: the path of a .npy or .npz file")
     path = Path(root).expanduser()
-    loaded = _load(path)
+    loaded = load_array_file(path)
     if isinstance(loaded, np.ndarray):
         images, labels = loaded, None
     else:
         with loaded as npz:
-            images = _pick(npz, images_key, IMAGE_KEYS, path, "images")
-            labels = _pick(npz, labels_key, LABEL_KEYS, path, "labels")
+            images = pick_array(npz, images_key, IMAGE_KEYS, path, "images")
+            labels = pick_array(npz, labels_key, LABEL_KEYS, path, "labels")
     if labels_file is not None:
-        labels = _load(Path(labels_file).expanduser())
+        labels = load_array_file(Path(labels_file).expanduser())
         if not isinstance(labels, np.ndarray):
             raise DataError(f"data.labels_file {labels_file} must be a .npy file")
     x = images_to_uint8(images, str(path))

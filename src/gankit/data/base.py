@@ -13,14 +13,19 @@ from gankit.errors import DataError
 class DataSet:
     """A whole data set held in memory.
 
-    x: uint8 [N, C, H, W] images in 0..255, or float32 [N, D] points (toy data).
+    x: uint8 [N, C, H, W] images in 0..255, float32 [N, D] points (toy data), or float32 [N, C, L] signals
+       scaled per channel to [-1, 1].
     labels: int64 [N] class indices, or None when the data set has no labels.
+    units: signals only, float64 [2, C]: each channel's (low, high) in the data's own units, which -1 and 1
+       stand for; a run keeps it, so its samples are written back in those units.
     """
 
     name: str
     x: torch.Tensor
     labels: torch.Tensor | None = None
     class_names: list[str] | None = None
+    units: torch.Tensor | None = None
+    sample_rate: int | None = None  # signals read from WAV files: their rate in Hz, so samples can be played
 
     def __post_init__(self) -> None:
         if len(self.x) == 0:
@@ -37,8 +42,12 @@ class DataSet:
         return self.x.dtype == torch.uint8
 
     @property
+    def is_signal(self) -> bool:
+        return self.x.dim() == 3 and self.x.is_floating_point()
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        """One item's shape: (C, H, W) for images, (D,) for points."""
+        """One item's shape: (C, H, W) for images, (D,) for points, (C, L) for signals."""
         return tuple(self.x.shape[1:])
 
     @property

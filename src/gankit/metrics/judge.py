@@ -56,6 +56,8 @@ def build_judge(section: EvalConfig, data: DataSet, seed: int, device: torch.dev
     if not section.every:
         return None
     if not data.is_image:
-        raise ConfigError("eval.every needs image data: 2-D points are judged by `gankit eval` (mode coverage)")
+        raise ConfigError(
+            "eval.every needs image data: 2-D points and signals are judged after training by `gankit eval`"
+        )
     keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[: section.n]
     return Judge(section.extractor, data.x[keep], section.n, seed, device)

@@ -158,7 +158,7 @@ def one_hot_maps(c: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch
 
 def with_spectral_norm(module: nn.Module) -> nn.Module:
     """Spectral normalisation (Miyato et al. 2018) on every conv and linear weight of `module`."""
-    layers = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    layers = [m for m in module.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
     for layer in layers:
         nn.utils.parametrizations.spectral_norm(layer)
     return module

@@ -103,7 +103,7 @@ def build_parts(
     loss, penalties = build_loss(config.loss)
     for penalty in penalties.values():
         penalty.check(G, D)
-    augment = build_augment(config.augment, batch_size=t.batch_size, world=world)
+    augment = build_augment(config.augment, batch_size=t.batch_size, world=world, shape=data.shape)
     objective = GANObjective(
         G_train,
         D_train,
@@ -147,19 +147,24 @@ def _regularizers(config: RunConfig, penalties: dict, shape: tuple[int, ...]) ->
     return {side: tuple(regs) for side, regs in out.items()}
 
 
+def _units(data: DataSet) -> dict:
+    """Signals: each channel's (low, high) in the data's units, so samples can be written back in them."""
+    return {} if data.units is None else {"units": data.units.tolist(), "sample_rate": data.sample_rate}
+
+
 def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:
     """The loop over `parts`, with the run log, sample grids, evaluation and checkpoints of run folder `run`."""
     c, world, device = parts.config, parts.world, parts.device
     stats = Stats(device)
     log = RunLog(run.metrics, world.main, c.log.best_metric, c.log.best_mode)
-    reference = None if parts.data.is_image else parts.data.x[:2000]
+    reference = parts.data.x[:2000] if parts.data.x.dim() == 2 else None  # toy points: drawn under the samples
     grids = SampleGrids(
         c.log.grid_size, parts.spec.z_dim, parts.G.num_classes, parts.seeds.fixed_noise, device, reference
     )
     modules = {"G": parts.G, "D": parts.D, **({} if parts.ema is None else {"G_ema": parts.ema.module})}
     meta = {
         "model": parts.spec.to_dict(),
-        "data": {"name": c.data.name, "class_names": parts.data.class_names},
+        "data": {"name": c.data.name, "class_names": parts.data.class_names, **_units(parts.data)},
     }
     state = [*parts.networks.values(), *([] if parts.ema is None else [parts.ema])]
     state += [stats, grids, log, parts.objective, *parts.stateful, parts.rng]

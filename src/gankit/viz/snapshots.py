@@ -10,6 +10,7 @@ from torch import nn
 
 from gankit.data import to_uint8
 from gankit.viz.grids import save_grid, save_scatter
+from gankit.viz.traces import pick_panels, save_traces
 
 
 class SampleGrids:
@@ -45,6 +46,10 @@ class SampleGrids:
         G.train(was_training)
         if fake.dim() == 4:
             return save_grid(to_uint8(fake), path, nrow=len(fake) // self.rows if self.rows else None)
+        if fake.dim() == 3:  # signals: panels spread over the grid, so a conditional one shows every class
+            keep = pick_panels(len(fake))
+            titles = None if self.labels is None else [f"class {int(c)}" for c in self.labels[keep]]
+            return save_traces(fake[keep], path, titles)
         return save_scatter(fake.float(), path, self.reference)
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
