@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from gankit.config import load_config
+from gankit.config import DataConfig, load_config
 from gankit.data import DataSet, build_dataset
 from gankit.errors import DataError
 from gankit.metrics.signals import classifier_accuracy, power_spectrum, signal_metrics
@@ -20,9 +20,8 @@ FIGURE = "eval_signals.png"
 TSTR_STEPS = 1000  # of each classifier; not shortened by `quick`, which is for the GRU scores
 
 
-def _split(run: RunDir, split: str) -> DataSet:
-    cfg = load_config(config_file=run.config).data
-    return build_dataset(cfg.name, cfg.root, split, None, None, None, 0, **cfg.kwargs)
+def _split(section: DataConfig, split: str) -> DataSet:
+    return build_dataset(section.name, section.root, split, None, None, None, 0, **section.kwargs)
 
 
 def _pca(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,21 +45,23 @@ def evaluate_signals(
     run: RunDir, loaded: LoadedRun, n: int, split: str | None, seed: int, repeats: int, quick: bool
 ) -> dict[str, Any]:
     """Generated series against up to n real ones of the training split (TimeGAN's protocol) or of `split`."""
-    real_set = _split(run, split or "train")
-    real = real_set.x[torch.randperm(len(real_set), generator=torch.Generator().manual_seed(seed))[:n]]
-    labels = None
-    if loaded.generator.num_classes:  # the real set's class mix, so the scores compare like with like
-        labels = real_set.labels[torch.randperm(len(real_set), generator=torch.Generator().manual_seed(seed))[:n]]
+    section = load_config(config_file=run.config).data
+    real_set = _split(section, split or "train")
+    keep = torch.randperm(len(real_set), generator=torch.Generator().manual_seed(seed))[:n]
+    real = real_set.x[keep]
+    conditional = bool(loaded.generator.num_classes)
+    labels = real_set.labels[keep] if conditional else None  # the real set's class mix: like with like
     fake = generate(loaded, len(real), seed, labels)
     units = loaded.meta.get("data", {}).get("units")
     metrics = signal_metrics(real, fake, None if units is None else torch.tensor(units), repeats, quick)
-    reference = f"{load_config(config_file=run.config).data.name}/{split or 'train'} ({len(real)} items)"
-    if loaded.generator.num_classes:
+    reference = f"{section.name}/{split or 'train'} ({len(real)} items)"
+    if conditional:
         try:
-            test = _split(run, "test")
+            test = _split(section, "test")
         except DataError:
             test = real_set  # no test split: judged on the training series, and said so
-        metrics.update(tstr(loaded, _split(run, "train"), test, seed, TSTR_STEPS))
+        train = real_set if (split or "train") == "train" else _split(section, "train")
+        metrics.update(tstr(loaded, train, test, seed, TSTR_STEPS))
         reference += f"; classifiers tested on {test.name}/{'test' if test is not real_set else 'train'}"
     figure = comparison_figure(real, fake, power_spectrum(real), power_spectrum(fake), *_pca(real, fake))
     save_figure(figure, run.path / FIGURE)
