@@ -2,11 +2,15 @@
 
 Each preset's time per epoch is measured first (a second epoch, driven by hand after a first one); then it
 trains for the number of epochs that budget buys, from each seed, and its final (EMA) generator is
-judged on `--n` samples with the packaged lenet-mnist extractor:
+judged on `--n` samples. Digits, by the packaged lenet-mnist extractor:
 
     confident   share of samples the classifier gives one class with probability > 0.9 (real digits: 0.913)
     min class   the smallest share of the ten predicted classes (0.10 when balanced)
     fid, precision, recall   fid5k[lenet-mnist] etc. against the data set the run trained on
+    as asked, worst asked   (conditional G) share classified as the class asked for, overall and worst class
+
+Points of a 2-D mixture: modes captured and the share of high-quality samples (VEEGAN/PacGAN's protocol).
+`--as-preset` trains each preset for its own epochs instead of a wall-time budget.
 
     python -m benchmarks.quality --presets mnist-dcgan mnist-stylegan2 --budgets 60 180 --seeds 0 1 2
 
@@ -25,8 +29,10 @@ import time
 import torch
 
 from gankit import build_dataset, evaluate, load_config, load_run, train
+from gankit.data.toy2d import mixture_modes, mixture_std
 from gankit.metrics.distances import fid
 from gankit.metrics.extractors import load_extractor
+from gankit.metrics.toy import mode_coverage
 from gankit.sample import generate
 from gankit.training.builder import new_trainer
 
@@ -48,23 +54,36 @@ def seconds_per_epoch(preset: str, overrides: list[str]) -> float:
         return time.perf_counter() - started
 
 
-def judge(run, n: int, seed: int = 0, test: torch.Tensor | None = None) -> dict[str, float]:
-    """confident / min class share from lenet-mnist's probabilities, and fid / precision / recall (and the FID
-    against `test`, real held-out images, when given)."""
-    images = generate(load_run(run), n, seed=seed)
+def judge(run, config, n: int, seed: int = 0, test: torch.Tensor | None = None) -> dict[str, float]:
+    """The numbers of the run's kind. Points of a 2-D mixture: modes captured and the high-quality share. Digits:
+    confident / min class share from lenet-mnist's probabilities and fid / precision / recall (and the FID
+    against `test`, real held-out images, when given); for a conditional G also the share of samples classified
+    as the class asked for, overall and for its worst class."""
+    loaded = load_run(run)
+    if config.data.name == "toy2d":
+        mixture = config.data.kwargs.get("mixture", "ring8")
+        std = mixture_std(mixture, config.data.kwargs.get("std"))
+        coverage = mode_coverage(generate(loaded, n, seed=seed), mixture_modes(mixture), sigma=std)
+        return {"modes": coverage.modes, "hq": coverage.high_quality}
+    images = generate(loaded, n, seed=seed)
     extractor = load_extractor("lenet-mnist")
     feats, probs = extractor.run(images)
     shares = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double() / n
     report = evaluate(run, n=n, split="train", seed=seed)["metrics"]
     tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
     extra = {} if test is None else {"fid_test": fid(extractor.run(test)[0], feats)}
+    if loaded.generator.num_classes:
+        asked = torch.arange(loaded.generator.num_classes).repeat_interleave(n // loaded.generator.num_classes)
+        hit = extractor.run(generate(loaded, len(asked), seed=seed, labels=asked))[1].argmax(1) == asked
+        per_class = torch.stack([hit[asked == k].double().mean() for k in asked.unique()])
+        extra |= {"as_asked": hit.double().mean().item(), "worst_asked": per_class.min().item()}
     return {
-        **extra,
         "confident": (probs.max(1).values > 0.9).float().mean().item(),
         "min_class": shares.min().item(),
         "fid": report[f"fid{tag}[lenet-mnist]"],
         "precision": report[f"precision{tag}[lenet-mnist]"],
         "recall": report[f"recall{tag}[lenet-mnist]"],
+        **extra,
     }
 
 
@@ -76,22 +95,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=5000, help="samples judged per run")
     parser.add_argument("--set", nargs="*", default=[], help="overrides for every run, e.g. data.max_items=500")
     parser.add_argument("--steps", type=int, help="train each run this many steps instead of for the budgets")
+    parser.add_argument("--as-preset", action="store_true", help="train each run for its preset's own epochs")
     parser.add_argument("--variants", nargs="*", default=[], help="NAME=OVERRIDE[,OVERRIDE] rows besides the plain one")
     parser.add_argument("--test", help="also the FID against this labelled set's test split, NAME=ROOT")
     args = parser.parse_args(argv)
-    columns = ["confident", "min_class", "fid", "precision", "recall", *(["fid_test"] if args.test else [])]
+    columns: list[str] = []
     test = None
     if args.test:
         name, _, root = args.test.partition("=")
         test = build_dataset(name, root=root or None, split="test").x
     variants = {"": []} | {v.split("=", 1)[0]: v.split("=", 1)[1].split(",") for v in args.variants}
-    print(f"| preset | budget | epochs | train s | {' | '.join(columns)} |")
-    print("|---|---:|---:|---:|" + "---:|" * len(columns))
     for preset, (variant, extra) in ((p, v) for p in args.presets for v in variants.items()):
         settings = [*args.set, *extra]
-        per_epoch = None if args.steps else seconds_per_epoch(preset, settings)
-        for budget in [None] if args.steps else args.budgets:
-            if args.steps:
+        fixed = args.steps or args.as_preset
+        per_epoch = None if fixed else seconds_per_epoch(preset, settings)
+        for budget in [None] if fixed else args.budgets:
+            if args.as_preset:
+                epochs = load_config(preset, overrides=settings).train.epochs
+            elif args.steps:
                 with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
                     steps_per_epoch = len(new_trainer(load_config(preset, overrides=settings), out).sampler)
                 epochs = max(1, round(args.steps / steps_per_epoch))
@@ -105,14 +126,18 @@ def main(argv: list[str] | None = None) -> int:
                     with contextlib.redirect_stdout(io.StringIO()):  # the run's header line
                         run = train(load_config(preset, overrides=overrides), out=out, quiet=True)
                     seconds.append(time.perf_counter() - started)
-                    results.append(judge(run, args.n, test=test))
+                    results.append(judge(run, load_config(preset, overrides=overrides), args.n, test=test))
+            if list(results[0]) != columns:  # a table per kind of run: digits, conditional digits, 2-D points
+                columns = list(results[0])
+                print(f"\n| preset | budget | epochs | train s | {' | '.join(columns)} |")
+                print("|---|---:|---:|---:|" + "---:|" * len(columns))
             cells = []
             for key in columns:
                 values = [r[key] for r in results]
                 spread = f" +- {statistics.stdev(values):.3f}" if len(values) > 1 else ""
                 cells.append(f"{statistics.mean(values):.3f}{spread}")
             label = f"{preset} {variant}".strip()
-            spent = f"{args.steps} steps" if args.steps else f"{budget:.0f} s"
+            spent = "preset" if args.as_preset else f"{args.steps} steps" if args.steps else f"{budget:.0f} s"
             print(
                 f"| {label} | {spent} | {epochs} | {statistics.mean(seconds):.0f} | {' | '.join(cells)} |", flush=True
             )

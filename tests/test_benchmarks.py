@@ -91,3 +91,19 @@ def test_allocator_probe_tells_the_two_settings_apart():
     assert faults_default > 50 and faults_kept < faults_default / 3
     with pytest.raises(subprocess.CalledProcessError):  # an unknown mode is not measured as a known one
         allocator.step_cost("mnist-dcgan", 8, 3, "kep")
+
+
+def test_quality_judges_each_kind_of_run_by_its_own_numbers(capsys):
+    from benchmarks import quality
+
+    argv = ["--steps", "2", "--seeds", "0", "--n", "200", "--set", "log.sample_every=1000", "data.n=512"]
+    assert quality.main(["--presets", "toy2d-gan", *argv]) == 0
+    toy = capsys.readouterr().out
+    assert "| modes | hq |" in toy and toy.count("| toy2d-gan |") == 1
+    argv = ["--as-preset", "--seeds", "0", "--n", "200", "--set", "train.epochs=1", "data.max_items=128"]
+    assert quality.main(["--presets", "mnist-dcgan-cond", *argv]) == 0
+    digits = capsys.readouterr().out
+    header = next(line for line in digits.splitlines() if line.startswith("| preset"))
+    assert header.endswith("| confident | min_class | fid | precision | recall | as_asked | worst_asked |")
+    row = next(line for line in digits.splitlines() if line.startswith("| mnist-dcgan-cond"))
+    assert row.split("|")[2].strip() == "preset" and row.split("|")[3].strip() == "1"
