@@ -63,6 +63,17 @@ def test_dcgan_dropout_and_kernel_options():
     assert G(torch.randn(2, 8)).shape == (2, 1, 28, 28)
 
 
+def test_dcgan_dense_layer_sits_between_the_last_conv_and_the_head():
+    G, D = build_models("dcgan", (1, 28, 28), z_dim=8, d_hidden=24, num_classes=10, condition="projection")
+    assert tuple(D.body[-2].weight.shape) == (24, 128 * 7 * 7) and D.head.project.embedding_dim == 24
+    plain = build_models("dcgan", (1, 28, 28), z_dim=8, num_classes=10, condition="projection")[1]
+    assert plain.head.project.embedding_dim == 128 * 7 * 7  # 0: the head reads the flattened maps
+    labels = torch.arange(4)
+    assert D(G(torch.randn(4, 8), labels), labels).shape == (4,)
+    with pytest.raises(ConfigError, match="model.d_hidden must be >= 0"):
+        build_models("dcgan", (1, 28, 28), z_dim=8, d_hidden=-1)
+
+
 @pytest.mark.parametrize(("kernel", "expected"), [(4, (1, 0)), (5, (2, 1)), (3, (1, 1)), (2, (0, 0))])
 def test_same_transpose_padding_doubles_size(kernel, expected):
     padding, output_padding = same_transpose_padding(kernel, 2)

@@ -70,7 +70,9 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(HeadDiscriminator):
-    def __init__(self, shape, width, dropout, batchnorm, bn_momentum, num_classes=None, condition="none", aux=False):
+    def __init__(
+        self, shape, width, dropout, batchnorm, bn_momentum, num_classes=None, condition="none", aux=False, hidden=0
+    ):
         super().__init__()
         channels, resolution, _ = shape
         # Conditioning by concatenation feeds one-hot label planes beside the image channels.
@@ -87,8 +89,13 @@ class DCGANDiscriminator(HeadDiscriminator):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
-        self.body = nn.Sequential(*layers, ToVector())
-        self.head = DiscriminatorHead(widths[-1] * base * base, num_classes, condition == "projection", aux)
+        features = widths[-1] * base * base
+        layers.append(ToVector())
+        if hidden:  # a dense layer over the whole map, where the digit's global shape is judged (InfoGAN's D)
+            layers += [nn.Linear(features, hidden), nn.LeakyReLU(0.2, inplace=True)]
+            features = hidden
+        self.body = nn.Sequential(*layers)
+        self.head = DiscriminatorHead(features, num_classes, condition == "projection", aux)
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         if self.concat_classes:
@@ -108,6 +115,7 @@ def dcgan(
     g_activation: Literal["relu", "leaky_relu"] = "relu",
     d_dropout: float = 0.0,
     d_batchnorm: bool = True,
+    d_hidden: int = 0,
     bn_momentum: float = 0.1,
     init: Literal["dcgan", "pytorch"] = "dcgan",
     condition: Literal["none", "concat", "projection"] = "none",
@@ -119,6 +127,8 @@ def dcgan(
 
     Widths are the channels of G's last and D's first hidden layer, doubling per stage toward the
     latent. `bn_momentum` is PyTorch's (weight of the new batch): Keras momentum=0.8 is 0.2 here.
+    `d_hidden` > 0 puts a dense layer of that many units between D's last conv and its head, so that D judges
+    the whole digit's shape, not only a linear sum of local features (its convs see about 10 pixels).
     `condition` makes both class-conditional (G: label embedding beside z; D: one-hot planes beside the
     image, or a projection head); `aux_classifier` adds an AC-GAN class head; `spectral_norm` wraps D's layers.
     """
@@ -127,12 +137,16 @@ def dcgan(
     for name, value in (("g_width", g_width), ("d_width", d_width), ("kernel", kernel)):
         if value < 2:
             raise ConfigError(f"model.{name} must be >= 2, got {value}")
+    if d_hidden < 0:
+        raise ConfigError(f"model.d_hidden must be >= 0 (0: no dense layer), got {d_hidden}")
     if not 0 <= d_dropout < 1 or not 0 < bn_momentum <= 1:
         raise ConfigError("model.d_dropout must be in [0, 1) and model.bn_momentum in (0, 1]")
     classes = num_classes if check_conditioning(num_classes, condition, aux_classifier) else None
     shape3 = (shape[0], shape[1], shape[2])
     g = DCGANGenerator(z_dim, shape3, g_width, kernel, g_activation, bn_momentum, classes, label_dim)
-    d = DCGANDiscriminator(shape3, d_width, d_dropout, d_batchnorm, bn_momentum, classes, condition, aux_classifier)
+    d = DCGANDiscriminator(
+        shape3, d_width, d_dropout, d_batchnorm, bn_momentum, classes, condition, aux_classifier, d_hidden
+    )
     if init == "dcgan":
         g.apply(dcgan_init)
         d.apply(dcgan_init)
