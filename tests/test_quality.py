@@ -56,9 +56,9 @@ def test_default_preset_generates_recognisable_digits_of_every_class(classifier,
 def test_untrained_generator_fails_the_same_check(classifier):
     config = load_config()
     torch.manual_seed(0)
-    G, _ = build_models(config.model.name, (1, 28, 28), config.model.z_dim, **config.model.kwargs)
+    G, _ = build_models(config.model.name, (1, 28, 28), config.model.z_dim, num_classes=10, **config.model.kwargs)
     with torch.no_grad():
-        images = G.eval()(torch.randn(2000, config.model.z_dim))
+        images = G.eval()(torch.randn(2000, config.model.z_dim), torch.arange(10).repeat(200))
     confident, classes = judge(classifier, images)
     assert confident < CONFIDENT_FLOOR or classes < 9
 
@@ -75,6 +75,19 @@ def test_conditional_dcgan_draws_the_class_it_is_asked_for(classifier, tmp_path)
     # An unconditioned generator (the same samples, judged against classes it was not asked for) fails.
     unconditioned = predicted == labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
     assert unconditioned.float().mean() < 0.2
+
+
+@pytest.mark.slow
+def test_plain_gan_covers_the_ring_of_eight_with_sharp_modes(tmp_path):
+    # The preset at its own budget (about 25 s): all 8 modes and 89-90% of samples within 3 std over seeds 0-2;
+    # the same networks at a constant lr reached 5-8 modes and 26-59%, and a G that never steps has none.
+    from gankit.data.toy2d import mixture_modes
+    from gankit.metrics.toy import mode_coverage
+
+    config = load_config("toy2d-gan", overrides=["log.sample_every=40"])
+    points = generate(load_run(train(config, out=tmp_path, quiet=True)), 2500, seed=0)
+    coverage = mode_coverage(points, mixture_modes("ring8"), sigma=0.01)
+    assert coverage.modes == 8 and coverage.high_quality >= 0.8, coverage
 
 
 @pytest.mark.slow
