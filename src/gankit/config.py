@@ -292,7 +292,7 @@ SECTIONS = {
     "log": LogConfig,
     "eval": EvalConfig,
 }
-DEFAULT_PRESET = "mnist-dcgan"
+DEFAULT_PRESET = "mnist-dcgan-cond"
 
 
 def _build_section(section: str, values: dict[str, Any]) -> Any:
