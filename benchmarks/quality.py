@@ -123,10 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                 with tempfile.TemporaryDirectory() as out:
                     overrides = [*settings, f"train.epochs={epochs}", f"train.seed={seed}"]
                     started = time.perf_counter()
+                    config = load_config(preset, overrides=overrides)
                     with contextlib.redirect_stdout(io.StringIO()):  # the run's header line
-                        run = train(load_config(preset, overrides=overrides), out=out, quiet=True)
+                        run = train(config, out=out, quiet=True)
                     seconds.append(time.perf_counter() - started)
-                    results.append(judge(run, load_config(preset, overrides=overrides), args.n, test=test))
+                    results.append(judge(run, config, args.n, test=test))
             if list(results[0]) != columns:  # a table per kind of run: digits, conditional digits, 2-D points
                 columns = list(results[0])
                 print(f"\n| preset | budget | epochs | train s | {' | '.join(columns)} |")
