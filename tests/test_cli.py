@@ -127,6 +127,14 @@ def test_help(command):
     assert exit_.value.code == 0
 
 
+def test_train_help_names_the_default_preset(capsys):
+    from gankit.config import DEFAULT_PRESET
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert f"default {DEFAULT_PRESET}" in " ".join(capsys.readouterr().out.split())
+
+
 def test_output_folder_that_cannot_be_made(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -176,9 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a GAN (default: the mnist-dcgan preset on the bundled digits)")
+    train = sub.add_parser("train", help="train a GAN (default: the mnist-dcgan-cond preset on the bundled digits)")
     source = train.add_mutually_exclusive_group()
-    source.add_argument("--preset", help="packaged preset name (see `gankit presets`); default mnist-dcgan")
+    source.add_argument("--preset", help="packaged preset name (see `gankit presets`); default mnist-dcgan-cond")
     source.add_argument("--config", help="a YAML config file, e.g. the config.yaml of an earlier run")
     source.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its newest checkpoint")
     train.add_argument(
