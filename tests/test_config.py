@@ -65,6 +65,12 @@ def test_bad_values_name_the_field(override, message):
         load_config(overrides=[override])
 
 
+def test_a_packed_d_needs_a_batch_it_divides():
+    with pytest.raises(ConfigError, match="train.batch_size 250 is not a multiple of model.pack 4"):
+        load_config("toy2d-gan", overrides=["model.pack=4", "train.batch_size=250"])
+    assert load_config("toy2d-gan", overrides=["model.pack=4"]).model.kwargs["pack"] == 4
+
+
 def test_unknown_preset_suggests():
     with pytest.raises(ConfigError, match="did you mean 'mnist-dcgan'"):
         load_config("mnist-dcgn")

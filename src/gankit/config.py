@@ -257,6 +257,12 @@ class RunConfig:
         if best is not None and best not in valid:
             hint = "" if self.eval.every else "evaluation metrics need eval.every; "
             raise ConfigError(f"unknown log.best_metric {best!r}", f"{hint}valid: {', '.join(valid)}")
+        pack = self.model.kwargs.get("pack", 1)
+        if self.train.batch_size % pack:
+            raise ConfigError(
+                f"train.batch_size {self.train.batch_size} is not a multiple of model.pack {pack}",
+                "D judges pack samples at once: choose a batch size it divides",
+            )
         if self.train.compile and self.loss.penalties:
             raise ConfigError(
                 "train.compile cannot run gradient penalties (loss.penalties): compiled graphs have no double backward",

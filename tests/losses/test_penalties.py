@@ -52,6 +52,20 @@ def test_r1_of_a_quadratic():
     assert r1.item() == pytest.approx(14.0)
 
 
+class PackedLinear(Linear):
+    """D of pairs (PacGAN): <w, (x_2i, x_2i+1)>, one decision per consecutive pair."""
+
+    def forward(self, x, c=None):
+        return x.reshape(len(x) // 2, -1) @ self.w
+
+
+def test_penalties_of_a_packed_critic_take_each_decisions_gradient_over_its_whole_pack():
+    D = PackedLinear([0.6, 0.8, 0.0, 0.0])  # 1-Lipschitz in the space of pairs, 0.6 / 0.8 / 0 per sample
+    assert gradient_penalty(D, torch.randn(8, 2), torch.randn(8, 2)).item() == pytest.approx(0.0, abs=1e-10)
+    D = PackedLinear([3.0, 0.0, 0.0, 4.0])  # ||w|| = 5 over each pair: R1 = 1/2 * 25 per decision
+    assert r1_penalty(D, torch.randn(8, 2)).item() == pytest.approx(12.5)
+
+
 def test_weight_clipping_bounds_every_parameter():
     net = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 1))
     clip_weights(net, 0.01)

@@ -51,6 +51,26 @@ def test_vanilla_on_points_has_linear_output():
     assert x.shape == (3, 2) and x.abs().max() > 1 and D(x).shape == (3,)
 
 
+def test_packed_vanilla_d_judges_each_pack_of_samples_as_one():
+    _, D = build_models("vanilla", (2,), z_dim=8, pack=4)
+    x = torch.randn(12, 2)
+    scores = D(x)
+    assert scores.shape == (3,)
+    moved = x.clone()
+    moved[5] += 1.0  # a sample of the second pack
+    changed = D(moved) != scores
+    assert changed.tolist() == [False, True, False]
+    with pytest.raises(ValueError, match="packs 4 samples"):
+        D(x[:10])
+
+
+def test_packing_is_refused_where_it_cannot_apply():
+    with pytest.raises(ConfigError, match="model.pack"):
+        build_models("vanilla", (2,), z_dim=8, num_classes=3, condition="projection", pack=2)
+    with pytest.raises(ConfigError, match="model.pack"):
+        build_models("vanilla", (2,), z_dim=8, pack=0)
+
+
 def test_dcgan_batchnorm_momentum_is_pytorch_convention():
     G, D = build_models("dcgan", (1, 28, 28), z_dim=8, bn_momentum=0.2)  # Keras momentum=0.8
     bns = [m for m in [*G.modules(), *D.modules()] if isinstance(m, torch.nn.BatchNorm2d)]

@@ -15,6 +15,16 @@ def test_conv1d_makes_any_length(length):
     assert D(x).shape == (4,)
 
 
+def test_conv1d_generator_can_interpolate_instead_of_repeating_steps():
+    from gankit import load_config
+
+    G, _ = build_models("conv1d", (1, 150), z_dim=8, stages=3, upsample="linear")
+    modes = [m.mode for m in G.modules() if isinstance(m, torch.nn.Upsample)]
+    assert modes == ["linear"] * 3
+    with pytest.raises(ConfigError, match="model.upsample"):
+        load_config("gunpoint-cond", overrides=["model.upsample=cubic"])
+
+
 def test_phase_shuffle_shifts_each_item_by_at_most_n_with_reflection():
     torch.manual_seed(0)
     shuffle = PhaseShuffle(2)

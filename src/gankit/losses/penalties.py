@@ -48,9 +48,11 @@ class Penalty:
 
 
 def _grad(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """d(sum outputs)/d inputs, kept in the graph so the penalty itself can be backpropagated (double backward)."""
+    """d(sum outputs)/d inputs per output [M, features], kept in the graph so the penalty itself can be
+    backpropagated (double backward). M is N, or N / m for a D that judges packs of m samples (PacGAN): each
+    decision's gradient is then over its whole pack, the space the Lipschitz constraint lives in."""
     (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
-    return grad.flatten(1)  # [N, features]
+    return grad.reshape(len(outputs), -1)
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, c_real=None, c_fake=None) -> torch.Tensor:

@@ -41,15 +41,20 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(HeadDiscriminator):
-    def __init__(self, shape, hidden, act, num_classes=None, condition="none", aux_classifier=False, label_dim=10):
+    def __init__(
+        self, shape, hidden, act, num_classes=None, condition="none", aux_classifier=False, label_dim=10, pack=1
+    ):
         super().__init__()
         self.concat = nn.Embedding(num_classes, label_dim) if condition == "concat" else None
-        inputs = math.prod(shape) + (label_dim if self.concat is not None else 0)
+        self.pack = pack
+        inputs = math.prod(shape) * pack + (label_dim if self.concat is not None else 0)
         self.body = nn.Sequential(*_mlp([inputs, *hidden], act))
         self.head = DiscriminatorHead(hidden[-1], num_classes, condition == "projection", aux_classifier)
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        x = x.flatten(1)
+        if len(x) % self.pack:
+            raise ValueError(f"D packs {self.pack} samples per decision; a batch of {len(x)} does not divide")
+        x = x.reshape(len(x) // self.pack, -1)  # PacGAN: one decision on `pack` consecutive samples
         if self.concat is not None:
             x = torch.cat([x, self.concat(c).to(x.dtype)], 1)
         return self.body(x)
@@ -69,18 +74,23 @@ def vanilla(
     aux_classifier: bool = False,
     label_dim: int = 10,
     spectral_norm: bool = False,
+    pack: int = 1,
 ) -> tuple[nn.Module, nn.Module]:
     """Fully connected G and D (tutorial MNIST GAN: z -> 128 ReLU -> 784 tanh; 784 -> 128 ReLU -> 1 logit).
 
     `condition` makes both class-conditional: G concatenates a label embedding to z; D concatenates
-    one to its input (concat) or projects it onto its features (projection).
+    one to its input (concat) or projects it onto its features (projection). `pack` m > 1 makes D judge m
+    samples at once (PacGAN, Lin et al. 2018): a batch of N gives N / m decisions, all real or all fake, so
+    a G that repeats itself is seen doing so. Unconditional only; the batch size must be a multiple of m.
     """
     if not g_hidden or not d_hidden or min(*g_hidden, *d_hidden) <= 0:
         raise ConfigError(f"model.g_hidden and model.d_hidden must be lists of sizes > 0, got {g_hidden}, {d_hidden}")
     conditional = check_conditioning(num_classes, condition, aux_classifier)
+    if pack < 1 or (pack > 1 and conditional):
+        raise ConfigError(f"model.pack must be >= 1, and 1 for a conditional model; got {pack}")
     classes = num_classes if conditional else None
     # Images live in [-1, 1], so tanh; toy points are unbounded, so a linear output.
     output = output or ("tanh" if len(shape) == 3 else "linear")
     G = MLPGenerator(z_dim, shape, list(g_hidden), activation, output, classes, label_dim)
-    D = MLPDiscriminator(shape, list(d_hidden), activation, classes, condition, aux_classifier, label_dim)
+    D = MLPDiscriminator(shape, list(d_hidden), activation, classes, condition, aux_classifier, label_dim, pack)
     return G, with_spectral_norm(D) if spectral_norm else D

@@ -48,7 +48,7 @@ class PhaseShuffle(nn.Module):
 
 
 class Conv1dGenerator(nn.Module):
-    def __init__(self, z_dim, shape, width, kernel, stages, num_classes=None, label_dim=8):
+    def __init__(self, z_dim, shape, width, kernel, stages, num_classes=None, label_dim=8, upsample="nearest"):
         super().__init__()
         self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
         channels, length = shape
@@ -60,7 +60,7 @@ class Conv1dGenerator(nn.Module):
         layers: list[nn.Module] = [nn.BatchNorm1d(widths[0]), nn.ReLU()]
         for c_in, c_out in zip(widths, widths[1:]):
             # Upsample + conv rather than a transposed conv: no checkerboard artefacts in the spectrum.
-            layers += [nn.Upsample(scale_factor=2), nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2)]
+            layers += [nn.Upsample(scale_factor=2, mode=upsample), nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2)]
             layers += [nn.BatchNorm1d(c_out), nn.ReLU()]
         layers += [nn.Conv1d(widths[-1], channels, kernel, padding=kernel // 2), nn.Tanh()]
         self.body = nn.Sequential(*layers)
@@ -119,17 +119,20 @@ def conv1d(
     aux_classifier: bool = False,
     label_dim: int = 8,
     spectral_norm: bool = False,
+    upsample: Literal["nearest", "linear"] = "nearest",
 ) -> tuple[nn.Module, nn.Module]:
     """1-D conv G (upsample + conv, BatchNorm) and strided-conv D with phase shuffle (WaveGAN-style), any length.
 
     `stages` 2x up/down stages (default: as many as keep 3+ steps at the base, at most 10); widths double
     per stage toward the latent, up to 512. `phase_shuffle` n shifts D's activations by up to n steps.
+    `upsample` is how G doubles the length before each conv: nearest (steps of two equal values) or linear
+    (interpolated, for smooth series).
     """
     classes = _check(shape, condition, num_classes, aux_classifier, g_width=g_width, d_width=d_width, kernel=kernel)
     if phase_shuffle < 0:
         raise ConfigError(f"model.phase_shuffle must be >= 0, got {phase_shuffle}")
     stages = stages or stages_for_length(shape[1], 3, 10)
-    g = Conv1dGenerator(z_dim, shape, g_width, kernel, stages, classes, label_dim)
+    g = Conv1dGenerator(z_dim, shape, g_width, kernel, stages, classes, label_dim, upsample)
     d = Conv1dDiscriminator(shape, d_width, kernel, stages, phase_shuffle, classes, condition, aux_classifier)
     return g, with_spectral_norm(d) if spectral_norm else d
 
