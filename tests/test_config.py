@@ -117,7 +117,7 @@ TUNED_SINCE_V1 = {
         "train.epochs=60",
     ],
     "mnist-dcgan-cond": ["train.precision=auto", "train.epochs=60"],
-    "toy2d-gan": ["optim.lr_schedule=constant", "train.epochs=20"],
+    "toy2d-gan": ["model.pack=1", "optim.lr_schedule=constant", "train.epochs=20"],
     "toy2d-wgan-gp": ["optim.lr_schedule=constant", "train.epochs=40"],
 }
 
