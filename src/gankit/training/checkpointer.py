@@ -56,16 +56,23 @@ class Checkpointer:
         self.parts, self.modules, self.stats = list(parts), modules, stats
         self.saved_step: int | None = None  # step of the newest step checkpoint
 
-    def save(self, step: int, epoch: int, name: str | None = None) -> None:
+    def save(self, step: int, epoch: int, name: str | None = None, loop: dict[str, Any] | None = None) -> None:
         """Every rank calls this at the same steps and only rank 0 writes; `best` involves no collective, since
-        evaluation runs on rank 0 alone. `name` None is a step checkpoint, of which the newest `keep` stay."""
+        evaluation runs on rank 0 alone. `name` None is a step checkpoint, of which the newest `keep` stay.
+        `loop` holds the training loop's own JSON values (where in the epoch's work it was)."""
         self._check_savable(step, local=name == "best")
         if not self.world.main:
             if name is None:
                 self.saved_step = step
             return
         tensors: dict[str, torch.Tensor] = {}
-        meta: dict[str, Any] = {**self.meta, "epoch": epoch, "step": step, "modules": sorted(self.modules)}
+        meta: dict[str, Any] = {
+            **self.meta,
+            **(loop or {}),
+            "epoch": epoch,
+            "step": step,
+            "modules": sorted(self.modules),
+        }
         for part in self.parts:
             part_tensors, part_meta = part.state()
             if clash := tensors.keys() & part_tensors.keys():

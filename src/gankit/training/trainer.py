@@ -73,6 +73,7 @@ class Trainer:
     step: int = 0
     rollbacks: int = 0
     stop_requested: bool = False
+    ended_epoch: int = 0  # the newest epoch whose end (grid, evaluation, plots) has run
     board: TensorBoard | None = None  # the open TensorBoard writer while fitting
 
     @property
@@ -123,7 +124,10 @@ class Trainer:
 
     def restore(self, record: Path) -> None:
         """Load a checkpoint, so that `fit` continues exactly where that run was."""
-        self.step = self.checkpointer.restore(record)["step"]
+        meta = self.checkpointer.restore(record)
+        self.step = meta["step"]
+        # Checkpoints before this key was kept were taken at an epoch's end after it ran, or mid-epoch.
+        self.ended_epoch = meta.get("ended_epoch", self.step // len(self.sampler))
 
     def _request_stop(self) -> bool:
         already, self.stop_requested = self.stop_requested, True
@@ -135,6 +139,8 @@ class Trainer:
         quiet = self.quiet or not self.world.main
         bar = tqdm(total=total, initial=self.step, disable=quiet, unit="step", dynamic_ncols=True, leave=False)
         with bar, stop_on_signals(self._request_stop):
+            if self.ended_epoch < self.step // per_epoch:  # stopped or killed at an epoch's last step, before its end
+                self.end_epoch(self.step // per_epoch)
             for epoch in range(self.step // per_epoch + 1, schedule.epochs + 1):
                 for real, labels in self.sampler.epoch(epoch, start=self.step % per_epoch):
                     self.train_step(real, labels)
@@ -192,6 +198,7 @@ class Trainer:
 
     def end_epoch(self, epoch: int) -> None:
         schedule = self.schedule
+        self.ended_epoch = epoch  # before the checkpoint below, which holds it
         if self.world.main:  # samples, evaluation and plots: rank 0 only (the others wait at the next collective)
             drawing = epoch % schedule.sample_every == 0 or epoch == schedule.epochs
             if drawing:
@@ -211,4 +218,4 @@ class Trainer:
             self.save(epoch)
 
     def save(self, epoch: int, name: str | None = None) -> None:
-        self.checkpointer.save(self.step, epoch, name)
+        self.checkpointer.save(self.step, epoch, name, {"ended_epoch": self.ended_epoch})
