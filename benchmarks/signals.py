@@ -29,7 +29,7 @@ def run_one(preset: str, seed: int, overrides: list[str], repeats: int, out: str
     with contextlib.redirect_stdout(io.StringIO()):
         run = train(config, out=out, quiet=True)
     seconds = time.perf_counter() - started
-    metrics = evaluate(run, n=10_000, seed=seed, repeats=repeats)["metrics"]
+    metrics = evaluate(run, n=10_000, seed=seed, repeats=repeats, quick=quick)["metrics"]
     return {
         "preset": preset,
         "seed": seed,
