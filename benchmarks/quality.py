@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import statistics
+import sys
 import tempfile
 import time
 
@@ -128,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                         run = train(config, out=out, quiet=True)
                     seconds.append(time.perf_counter() - started)
                     results.append(judge(run, config, args.n, test=test))
+                    # each run's numbers on stderr, so a table's mean +- spread can be read back per seed
+                    row = {"preset": preset, "variant": variant, "seed": seed, "train_s": round(seconds[-1], 1)}
+                    print(json.dumps({**row, **results[-1]}), file=sys.stderr, flush=True)
             if list(results[0]) != columns:  # a table per kind of run: digits, conditional digits, 2-D points
                 columns = list(results[0])
                 print(f"\n| preset | budget | epochs | train s | {' | '.join(columns)} |")
