@@ -98,7 +98,7 @@ def test_wgan_gp_spreads_over_the_ring_of_eight(tmp_path):
     from gankit.data.toy2d import mixture_modes
     from gankit.metrics.toy import mode_coverage
 
-    config = load_config("toy2d-wgan-gp", overrides=["data.n=10000", "log.sample_every=40"])
+    config = load_config("toy2d-wgan-gp", overrides=["data.n=10000", "log.sample_every=320"])
     points = generate(load_run(train(config, out=tmp_path, quiet=True)), 2500, seed=0)
     coverage = mode_coverage(points, mixture_modes("ring8"), sigma=0.01)
     assert coverage.modes >= 5, coverage
