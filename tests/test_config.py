@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from gankit import ConfigError, list_presets, load_config
-from gankit.config import DEFAULT_PRESET, PenaltyConfig, RunConfig, parse_override
+from gankit.config import DEFAULT_PRESET, PenaltyConfig, RunConfig
+from gankit.config_files import parse_override
 from gankit.legacy_config import migrate
 
 
@@ -83,6 +84,40 @@ def test_dump_round_trips_through_a_config_file(tmp_path):
     again = load_config(config_file=path)
     assert again == config
     assert yaml.safe_load(path.read_text())["model"]["d_dropout"] == 0.25  # flat, as users write it
+
+
+def test_a_config_file_starts_from_its_base_preset(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("base: mnist-cgan\ndescription: mine\noptim: {lr_g: 1.0e-4}\nmodel: {condition: concat}\n")
+    config, preset = load_config(config_file=path), load_config("mnist-cgan")
+    assert (config.optim.lr_g, config.optim.lr_d) == (1e-4, preset.optim.lr_d)
+    assert config.model.kwargs == {**preset.model.kwargs, "condition": "concat"}
+    assert config.train == preset.train and config.description == "mine"
+
+
+def test_a_preset_with_a_base_is_its_base_plus_what_it_says():
+    concat, base = load_config("mnist-cgan-concat").to_dict(), load_config("mnist-cgan").to_dict()
+    assert concat["model"] == {**base["model"], "condition": "concat"}
+    assert concat["optim"] == {**base["optim"], "ema_decay": None}
+    assert {k: v for k, v in concat.items() if k not in ("model", "optim", "description")} == {
+        k: v for k, v in base.items() if k not in ("model", "optim", "description")
+    }
+    assert concat["description"] != base["description"]  # not inherited
+
+
+@pytest.mark.parametrize(
+    "base, message",
+    [("mnist-cgn", "did you mean 'mnist-cgan'"), ("[a]", "base must name a preset"), ("loop", "name each other")],
+)
+def test_bad_bases_are_refused(tmp_path, monkeypatch, base, message):
+    import gankit.config_files as files
+
+    real = files._preset_file
+    monkeypatch.setattr(files, "_preset_file", lambda n: {"base": "loop"} if n == "loop" else real(n))
+    path = tmp_path / "c.yaml"
+    path.write_text(f"base: {base}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(config_file=path)
 
 
 def test_preset_and_config_are_exclusive(tmp_path):

@@ -16,9 +16,8 @@ from gankit.config import (
     OptimConfig,
     RunConfig,
     TrainConfig,
-    list_presets,
-    load_config,
 )
+from gankit.config_files import list_presets, load_config
 from gankit.data import build_dataset, list_datasets
 from gankit.errors import ConfigError, DataError, GankitError, RunError
 from gankit.evaluate import evaluate

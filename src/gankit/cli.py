@@ -25,7 +25,7 @@ def _summary(run_dir: Path) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from gankit.config import load_config
+    from gankit.config_files import load_config
     from gankit.errors import ConfigError
     from gankit.runs.run_dir import RunDir
     from gankit.train import resume, train

@@ -1,4 +1,4 @@
-"""Typed run configuration in sections: defaults <- preset YAML <- config file <- `--set key=value` overrides.
+"""Typed run configuration in sections (`gankit.config_files` layers presets, files and `--set` overrides).
 
 Each section is a dataclass validated once, when it is made. The `data` and `model` sections have a few
 common fields plus the keyword arguments of the registered data set or model they name, and each entry of
@@ -13,8 +13,6 @@ import dataclasses
 import inspect
 import typing
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -22,12 +20,11 @@ import yaml
 from gankit.augment import AUGMENTS
 from gankit.data import DATASETS
 from gankit.errors import ConfigError
-from gankit.legacy_config import is_legacy, migrate, moved_key
+from gankit.legacy_config import moved_key
 from gankit.losses import LOSSES, PENALTIES
 from gankit.metrics.extractors import extractor_name
 from gankit.metrics.names import metric_names, readout_names
 from gankit.models import MODELS
-from gankit.registry import unknown_name
 from gankit.training.optim import OPTIMIZERS
 from gankit.typecheck import coerce
 
@@ -316,101 +313,6 @@ def _build_section(section: str, values: dict[str, Any]) -> Any:
         hint = f"it is {moved} since gankit 0.2" if moved else f"valid: {', '.join(sorted(known))}"
         raise ConfigError(f"unknown key {section}.{key}", hint)
     return cls(**typed)
-
-
-def list_presets() -> list[tuple[str, str]]:
-    """(name, description) of each packaged preset."""
-    out = []
-    for path in sorted(resources.files("gankit.presets").iterdir(), key=lambda p: p.name):
-        if path.name.endswith(".yaml"):
-            out.append((path.name[: -len(".yaml")], yaml.safe_load(path.read_text()).get("description", "")))
-    return out
-
-
-def _read_yaml(text: str, source: str) -> dict[str, Any]:
-    try:
-        values = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source} is not valid YAML: {str(err).splitlines()[0]}") from None
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise ConfigError(f"{source} must hold a mapping of sections ({', '.join(SECTIONS)})")
-    return migrate(values) if is_legacy(values) else values
-
-
-def preset_values(name: str) -> dict[str, Any]:
-    names = [n for n, _ in list_presets()]
-    if name not in names:
-        raise unknown_name("preset", name, names)
-    return _read_yaml((resources.files("gankit.presets") / f"{name}.yaml").read_text(), f"preset {name}")
-
-
-def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_update(target[key], value)
-        else:
-            target[key] = value
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any], source: str) -> dict[str, Any]:
-    out = _copy(base)
-    for key, value in update.items():
-        if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: section {key!r} must be a mapping, got {value!r}")
-            section = out.setdefault(key, {})
-            if (
-                key in ("data", "model", "augment")
-                and "name" in value
-                and value["name"] != section.get("name", value["name"])
-            ):
-                section.clear()  # a different data set or model: the old one's options do not apply
-            _deep_update(section, _copy(value))
-        elif key == "description":
-            out[key] = value
-        else:
-            raise ConfigError(f"{source}: unknown section {key!r}", f"valid: description, {', '.join(SECTIONS)}")
-    return out
-
-
-def _copy(values: Any) -> Any:
-    return {k: _copy(v) for k, v in values.items()} if isinstance(values, dict) else values
-
-
-def parse_override(text: str) -> dict[str, Any]:
-    """`train.epochs=5` -> {"train": {"epochs": 5}}; `loss.penalties.r1.weight=1` nests deeper. The value is
-    read as YAML (numbers, lists, mappings, null)."""
-    key, sep, raw = text.partition("=")
-    parts = key.strip().split(".")
-    if not sep or len(parts) < 2 or not all(parts):
-        raise ConfigError(f"override {text!r} must look like SECTION.KEY=VALUE, e.g. train.epochs=5")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
-    for part in reversed(parts):
-        value = {part: value}
-    return value
-
-
-def load_config(
-    preset: str | None = None, config_file: str | Path | None = None, overrides: typing.Sequence[str] = ()
-) -> RunConfig:
-    """Resolve a RunConfig: typed defaults <- preset (or config file) <- overrides, then validate."""
-    if preset and config_file:
-        raise ConfigError("give either a preset or a config file, not both")
-    if config_file:
-        path = Path(config_file)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        values = _merge({}, _read_yaml(path.read_text(), str(path)), str(path))
-    else:
-        values = _merge({}, preset_values(preset or DEFAULT_PRESET), f"preset {preset or DEFAULT_PRESET}")
-    for text in overrides:
-        values = _merge(values, parse_override(text), f"--set {text}")
-    return config_from_dict(values)
 
 
 def config_from_dict(values: dict[str, Any]) -> RunConfig:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gankit.config import load_config
+from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset
 from gankit.data.toy2d import mixture_modes, mixture_of
 from gankit.errors import ConfigError, DataError

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from gankit.config import DataConfig, load_config
+from gankit.config import DataConfig
+from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset
 from gankit.errors import DataError
 from gankit.metrics.signals import classifier_accuracy, power_spectrum, signal_metrics

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gankit.config import RunConfig, load_config
+from gankit.config import RunConfig
+from gankit.config_files import load_config
 from gankit.errors import RunError
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import RunDir

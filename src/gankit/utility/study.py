@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gankit.config import load_config
+from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset, to_uint8
 from gankit.errors import ConfigError
 from gankit.export import export_labels
