@@ -76,6 +76,13 @@ QUALITY_EPOCHS = 20  # about 20 s on 2 CPU cores: an eighth of the preset
 SPECTRUM_CEILING, ACF_CEILING, DISCRIMINATIVE_CEILING = 0.3, 0.2, 0.25
 
 
+def _untrained(loaded):
+    """The same run with the generator its config builds before any step (seed 0)."""
+    torch.manual_seed(0)
+    untrained_g, _ = loaded.spec.build()
+    return type(loaded)(loaded.run_dir, untrained_g.eval(), loaded.meta, loaded.record)
+
+
 def _scores(real, fake):
     from gankit.metrics.signals import autocorrelation_distance, discriminative_score, spectrum_distance
 
@@ -94,11 +101,7 @@ def test_a_short_sines_run_learns_and_an_untrained_generator_fails(tmp_path):
     loaded = load_run(train(config, out=tmp_path, quiet=True))
     real = build_dataset("sines", n=2000, split="test").x
     trained = _scores(real, generate(loaded, 2000, seed=0))
-    torch.manual_seed(0)
-    untrained_g, _ = loaded.spec.build()
-    untrained = _scores(
-        real, generate(type(loaded)(loaded.run_dir, untrained_g.eval(), loaded.meta, loaded.record), 2000)
-    )
+    untrained = _scores(real, generate(_untrained(loaded), 2000))
     ceilings = (SPECTRUM_CEILING, ACF_CEILING, DISCRIMINATIVE_CEILING)
     assert all(score < ceiling for score, ceiling in zip(trained, ceilings)), trained
     assert all(score > ceiling for score, ceiling in zip(untrained, ceilings)), untrained
@@ -123,9 +126,6 @@ def test_gunpoint_synthetic_series_train_a_classifier_and_an_untrained_generator
     loaded = load_run(train(config, out=tmp_path, quiet=True))
     real_train, real_test = build_dataset("ucr", split="train"), build_dataset("ucr", split="test")
     trained = tstr(loaded, real_train, real_test, seed=0, steps=TSTR_STEPS)
-    torch.manual_seed(0)
-    untrained_g, _ = loaded.spec.build()
-    untrained_run = type(loaded)(loaded.run_dir, untrained_g.eval(), loaded.meta, loaded.record)
-    untrained = tstr(untrained_run, real_train, real_test, seed=0, steps=TSTR_STEPS)
+    untrained = tstr(_untrained(loaded), real_train, real_test, seed=0, steps=TSTR_STEPS)
     assert trained["tstr_ratio"] >= TSTR_RATIO_FLOOR, trained
     assert untrained["tstr_ratio"] < TSTR_RATIO_FLOOR, untrained
