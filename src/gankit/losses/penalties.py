@@ -132,3 +132,29 @@ class PathLengthPenalty(Penalty):
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         self.mean = tensors["penalty.pl.mean"].clone()
+
+
+@PENALTIES.register("ms")
+class ModeSeekingPenalty(Penalty):
+    """Mode seeking on G (MSGAN, Mao et al. 2019): 1 / (mean|G(z1, c) - G(z2, c)| / mean|z1 - z2| + eps).
+
+    Two latents per class drawn for the same classes: a G that maps them to one image (the intra-class mode
+    collapse of conditional GANs) pays for it. Computed on batch / `batch_shrink` fresh pairs; weight 1 in the
+    paper. Works for unconditional generators too (c is then None).
+    """
+
+    network = "G"
+
+    def __init__(self, batch_shrink: int = 2, eps: float = 1e-5):
+        if batch_shrink < 1 or eps <= 0:
+            raise ConfigError("loss.penalties.ms needs batch_shrink >= 1 and eps > 0")
+        self.batch_shrink, self.eps = batch_shrink, eps
+
+    def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
+        n = max(1, len(batch.real) // self.batch_shrink // 2)
+        z1, c = objective.latents(n, batch.real.device)
+        z2, _ = objective.latents(n, batch.real.device)
+        pair = objective.generator(torch.cat([z1, z2]), None if c is None else torch.cat([c, c]))
+        x1, x2 = pair.float().chunk(2)
+        spread = (x1 - x2).abs().mean() / (z1 - z2).abs().mean()
+        return 1.0 / (spread + self.eps)
