@@ -25,7 +25,7 @@ run: install
 	$(BIN)/gankit train
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: install   # the edit loop: everything but the tests marked slow
 	$(BIN)/python -m pytest -q -m "not slow"
