@@ -152,7 +152,14 @@ TUNED_SINCE_V1 = {
         "train.precision=auto",
         "train.epochs=60",
     ],
-    "mnist-dcgan-cond": ["train.precision=auto", "train.epochs=60"],
+    "mnist-dcgan-cond": [
+        "model.d_hidden=0",
+        "loss.penalties.ms=null",
+        "optim.lr_g=2e-4",
+        "optim.lr_d=2e-4",
+        "train.precision=auto",
+        "train.epochs=60",
+    ],
     "toy2d-gan": ["model.pack=1", "optim.lr_schedule=constant", "train.epochs=20"],
     "toy2d-wgan-gp": ["optim.lr_schedule=constant", "train.epochs=40"],
 }

