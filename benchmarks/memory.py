@@ -21,7 +21,7 @@ from benchmarks.reference import synthetic
 REAL_SIZE = {
     "mnist-vanilla": 5000,
     "mnist-dcgan": 5000,
-    "mnist-wgan-gp": 5000,
+    "mnist-wgan-gp-paper": 5000,
     "cifar10-dcgan": 50000,
     "celeba-dcgan": 202599,
 }

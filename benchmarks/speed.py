@@ -44,10 +44,10 @@ PRESETS = {
     "mnist-vanilla": (1, 28, 28),
     "mnist-dcgan": (1, 28, 28),
     "cifar10-dcgan": (3, 32, 32),
-    "mnist-wgan-gp": (1, 28, 28),
+    "mnist-wgan-gp-paper": (1, 28, 28),
     "celeba-dcgan": (3, 64, 64),  # on request (--presets): the largest images we ship a preset for
 }
-DEFAULT_PRESETS = ["mnist-vanilla", "mnist-dcgan", "cifar10-dcgan", "mnist-wgan-gp"]
+DEFAULT_PRESETS = ["mnist-vanilla", "mnist-dcgan", "cifar10-dcgan", "mnist-wgan-gp-paper"]
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,13 @@ TUNED_SINCE_V1 = {
         "train.precision=auto",
         "train.epochs=60",
     ],
+    "mnist-wgan-gp": [
+        "model.d_hidden=0",
+        "optim.d_steps=5",
+        "optim.lr_g=1e-4",
+        "optim.lr_d=1e-4",
+        "optim.ema_decay=null",
+    ],
     "toy2d-gan": ["model.pack=1", "optim.lr_schedule=constant", "train.epochs=20"],
     "toy2d-wgan-gp": ["optim.lr_schedule=constant", "train.epochs=40"],
 }
