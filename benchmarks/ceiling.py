@@ -64,11 +64,28 @@ def gemm_size(device: torch.device) -> int:
     return 8192 if device.type == "cuda" else 2048
 
 
+def _gemm_rate(n: int, dtype: torch.dtype, device: torch.device, min_seconds: float = 0.3) -> float:
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
+    return 2 * n**3 / _timed(lambda: a @ b, min_seconds) / 1e9
+
+
+def fitting_side(n: int, probe_gflops: float, max_seconds: float = 2.0) -> int:
+    """The largest side, n halved as often as needed, whose product takes at most `max_seconds` at the probe's
+    rate (which a small product underestimates, so the guess errs short)."""
+    while n > 256 and 2 * n**3 / (probe_gflops * 1e9) > max_seconds:
+        n //= 2
+    return n
+
+
 def gemm_gflops(dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu", n: int | None = None) -> float:
     device = torch.device(device)
     n = n or gemm_size(device)
-    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
-    return 2 * n**3 / _timed(lambda: a @ b) / 1e9
+    # A dtype without a fast kernel here (bf16 on a CPU without AVX-512-BF16 or AMX) multiplies about 100x
+    # slower: at the full side its 8 timed products took 8 minutes on such a host. A small probe first keeps
+    # the measurement to seconds there (side 512), and costs milliseconds where the kernel is fast.
+    if n > 256:
+        n = fitting_side(n, _gemm_rate(256, dtype, device, min_seconds=0.0))
+    return _gemm_rate(n, dtype, device)
 
 
 def layer_calls(trainer) -> list[tuple[nn.Module, tuple[int, ...], bool, bool]]:

@@ -76,6 +76,12 @@ def test_step_flops_of_an_mlp_match_the_hand_count():
 def test_gemm_ceiling_and_memory_probe_run():
     # Within what any machine does: a missing sync or a wrong FLOP count lands orders of magnitude off.
     assert 0.5 < ceiling.gemm_gflops(torch.float32, n=256) < 1e6
+
+
+def test_a_slow_kernel_is_timed_on_a_smaller_product():
+    # bf16 without a native kernel: 0.3 GFLOP/s at side 256; side 2048 would take a minute a product.
+    assert ceiling.fitting_side(2048, probe_gflops=0.3) == 512
+    assert ceiling.fitting_side(2048, probe_gflops=40.0) == 2048  # a fast kernel keeps the full side
     rss, cuda = memory.peak_rss_mib("mnist-vanilla", 8)
     assert 50 < rss < 4096 and (cuda is None) == (not torch.cuda.is_available())
 

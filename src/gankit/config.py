@@ -260,9 +260,11 @@ class RunConfig:
                 f"train.batch_size {self.train.batch_size} is not a multiple of model.pack {pack}",
                 "D judges pack samples at once: choose a batch size it divides",
             )
-        if self.train.compile and self.loss.penalties:
+        needs_double_backward = [n for n in self.loss.penalties if PENALTIES.get(n).double_backward]
+        if self.train.compile and needs_double_backward:
             raise ConfigError(
-                "train.compile cannot run gradient penalties (loss.penalties): compiled graphs have no double backward",
+                f"train.compile cannot run gradient penalties ({', '.join(needs_double_backward)}):"
+                " compiled graphs have no double backward",
                 "set train.compile=false",
             )
 

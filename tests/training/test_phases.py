@@ -14,7 +14,8 @@ from gankit.training.objective import StepBatch
 from gankit.training.phases import Network, Phase, Regularizer, frozen
 from gankit.training.stats import Stats
 
-TOY = ["data.name=toy2d", "data.n=256", "model.name=vanilla", "model.g_hidden=[8]", "model.d_hidden=[8]"]
+# From a preset without penalties, so that the penalties a test asks for are all there are.
+TOY = ["data.n=256", "model.g_hidden=[8]", "model.d_hidden=[8]", "model.pack=1"]
 
 
 class Recording(Network):
@@ -95,14 +96,16 @@ def g_penalty():
 
 
 def test_a_g_side_penalty_is_config_not_code(g_penalty):
-    config = load_config(overrides=[*TOY, f"loss.penalties.{g_penalty}={{weight: 3, every: 2}}"])
+    config = load_config("toy2d-gan", overrides=[*TOY, f"loss.penalties.{g_penalty}={{weight: 3, every: 2}}"])
     d, g = build_parts(config).phases
     assert [r.name for r in g.regularizers] == [g_penalty] and not d.regularizers
     assert (g.regularizers[0].weight, g.regularizers[0].every) == (3.0, 2)
 
 
 def test_the_default_phases_are_d_then_g_every_d_steps():
-    config = load_config(overrides=[*TOY, "optim.d_steps=5", "loss.name=wasserstein", "loss.penalties.gp.weight=10"])
+    config = load_config(
+        "toy2d-gan", overrides=[*TOY, "optim.d_steps=5", "loss.name=wasserstein", "loss.penalties.gp.weight=10"]
+    )
     d, g = build_parts(config).phases
     assert (d.name, d.every, [r.name for r in d.regularizers]) == ("D", 1, ["gp"])
     assert (g.name, g.every, g.through_fakes, g.frozen is not None) == ("G", 5, True, True)

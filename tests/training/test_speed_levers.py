@@ -123,6 +123,8 @@ def test_compile_refuses_double_backward_penalties():
 
     with pytest.raises(ConfigError, match="no double backward"):
         load_config(overrides=["train.compile=true", "loss.penalties.gp.weight=10"])
+    # A penalty on G's outputs alone (mode seeking) has one backward, which compiled graphs run.
+    assert load_config(overrides=["train.compile=true", "loss.penalties.ms.weight=1"]).train.compile
 
 
 @pytest.mark.parametrize("fused", [True, False])

@@ -35,6 +35,8 @@ class Penalty:
     """
 
     network: ClassVar[Literal["D", "G"]]
+    # A penalty on a gradient is backpropagated through that gradient: compiled graphs cannot do that.
+    double_backward: ClassVar[bool] = True
 
     def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
@@ -144,6 +146,7 @@ class ModeSeekingPenalty(Penalty):
     """
 
     network = "G"
+    double_backward = False
 
     def __init__(self, batch_shrink: int = 2, eps: float = 1e-5):
         if batch_shrink < 1 or eps <= 0:
