@@ -160,6 +160,7 @@ TUNED_SINCE_V1 = {
         "train.precision=auto",
         "train.epochs=60",
     ],
+    "mnist-wgan": ["optim.d_steps=5", "optim.lr_g=5e-5", "optim.lr_d=5e-5"],
     "mnist-wgan-gp": [
         "model.d_hidden=0",
         "optim.d_steps=5",
