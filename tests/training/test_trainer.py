@@ -40,6 +40,17 @@ def test_toy_runs_save_scatter_plots(tmp_path):
     assert (run / "samples" / "epoch_002.png").stat().st_size > 1000
 
 
+@pytest.mark.parametrize("pace, drawn", [(0, [1, 2, 3, 4]), (1e9, [1, 4])])
+def test_loss_curves_are_paced_and_always_drawn_at_the_end(tmp_path, monkeypatch, pace, drawn):
+    from gankit.training import trainer
+
+    epochs = []
+    monkeypatch.setattr(trainer, "CURVES_PACE", pace)
+    monkeypatch.setattr(trainer, "plot_losses", lambda records, path: epochs.append(records[-1]["epoch"]))
+    _train(tmp_path, "train.epochs=4")
+    assert epochs == drawn
+
+
 def test_bf16_autocast_trains(tmp_path):
     run, records = _train(tmp_path, "train.precision=bf16")
     _, fp32 = _train(tmp_path, "train.precision=fp32")
