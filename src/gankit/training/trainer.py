@@ -79,7 +79,7 @@ class Trainer:
     stop_requested: bool = False
     ended_epoch: int = 0  # the newest epoch whose end (grid, evaluation, plots) has run
     board: TensorBoard | None = None  # the open TensorBoard writer while fitting
-    curves_drawn: tuple[float, float] = (-math.inf, 0.0)  # when the loss curves were last drawn, and how long it took
+    curves_due_at: float = -math.inf  # perf_counter time from which the loss curves are redrawn
 
     @property
     def run_dir(self) -> Path:
@@ -216,7 +216,7 @@ class Trainer:
                 self.append_record({"step": self.step, "epoch": epoch, **self.judge(self.sampling_generator)}, epoch)
                 plot_metrics(self.log.records, self.run.metrics_plot)
             # With the grids (tiny data sets have epochs of one step), paced, and always at the last epoch.
-            if drawing and (epoch == schedule.epochs or self._curves_due()):
+            if drawing and (epoch == schedule.epochs or time.perf_counter() >= self.curves_due_at):
                 self.draw_curves()
         if (
             epoch % schedule.checkpoint_every == 0
@@ -225,15 +225,12 @@ class Trainer:
         ):
             self.save(epoch)
 
-    def _curves_due(self) -> bool:
-        drawn_at, took = self.curves_drawn
-        return time.perf_counter() - drawn_at >= CURVES_PACE * took
-
     def draw_curves(self) -> None:
         if self.log.records:
             started = time.perf_counter()
             plot_losses(self.log.records, self.run.losses_plot)
-            self.curves_drawn = (time.perf_counter(), time.perf_counter() - started)
+            ended = time.perf_counter()
+            self.curves_due_at = ended + CURVES_PACE * (ended - started)
 
     def save(self, epoch: int, name: str | None = None) -> None:
         self.checkpointer.save(self.step, epoch, name, {"ended_epoch": self.ended_epoch})
