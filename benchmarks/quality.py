@@ -35,6 +35,7 @@ from gankit.data.toy2d import mixture_modes, mixture_std
 from gankit.metrics.distances import fid
 from gankit.metrics.extractors import load_extractor
 from gankit.metrics.toy import mode_coverage
+from gankit.runs.run_dir import RunDir
 from gankit.sample import generate
 from gankit.training.builder import new_trainer
 
@@ -54,6 +55,12 @@ def seconds_per_epoch(preset: str, overrides: list[str]) -> float:
             trainer.stats.flush()
             trainer.end_epoch(epoch)
         return time.perf_counter() - started
+
+
+def stop_if_unfinished(run) -> None:
+    """A run stopped by SIGINT/SIGTERM returns like a finished one: never judge it as if it had had its budget."""
+    if not RunDir(run).finished:
+        raise SystemExit(f"{run} was stopped before the end of its budget; its numbers would not be the budget's")
 
 
 def judge(run, config, n: int, seed: int = 0, test: torch.Tensor | None = None) -> dict[str, float]:
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                     config = load_config(preset, overrides=overrides)
                     with contextlib.redirect_stdout(io.StringIO()):  # the run's header line
                         run = train(config, out=out, quiet=True)
+                    stop_if_unfinished(run)
                     seconds.append(time.perf_counter() - started)
                     results.append(judge(run, config, args.n, test=test))
                     # each run's numbers on stderr, so a table's mean +- spread can be read back per seed

@@ -113,3 +113,15 @@ def test_quality_judges_each_kind_of_run_by_its_own_numbers(capsys):
     assert header.endswith("| confident | min_class | fid | precision | recall | as_asked | worst_asked |")
     row = next(line for line in digits.splitlines() if line.startswith("| mnist-dcgan-cond"))
     assert row.split("|")[2].strip() == "preset" and row.split("|")[3].strip() == "1"
+
+
+def test_a_stopped_run_is_never_judged_as_if_it_had_its_budget(tmp_path):
+    from benchmarks.quality import stop_if_unfinished
+
+    run = tmp_path / "00000-run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "step_00000010.json").write_text("{}")  # what SIGTERM leaves
+    with pytest.raises(SystemExit, match="stopped before the end of its budget"):
+        stop_if_unfinished(run)
+    (run / "checkpoints" / "final.json").write_text("{}")
+    stop_if_unfinished(run)

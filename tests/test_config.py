@@ -206,8 +206,8 @@ def test_penalties_are_typed_and_can_be_set_switched_off_and_refused():
     assert config.loss.penalties["gp"] == PenaltyConfig(weight=5.0, every=1)
     assert config.loss.penalties["r1"].weight == 0.1
     assert load_config("mnist-wgan-gp", overrides=["loss.penalties.gp=null"]).loss.penalties == {}
-    with pytest.raises(ConfigError, match="unknown penalty 'r2'"):
-        load_config(overrides=["loss.penalties.r2.weight=1"])
+    with pytest.raises(ConfigError, match="unknown penalty 'r3'"):
+        load_config(overrides=["loss.penalties.r3.weight=1"])
     with pytest.raises(ConfigError, match="must be a mapping with a weight"):
         load_config(overrides=["loss.penalties.r1.every=16"])
     with pytest.raises(ConfigError, match="loss.penalties.r1.every must be > 0"):

@@ -39,7 +39,7 @@ def test_every_loss_gives_gradients(name):
     # A D that is wrong both ways (real scored low, fake high), where every loss is active.
     real, fake = torch.full((5,), -0.5, requires_grad=True), torch.full((5,), 0.5, requires_grad=True)
     d_real, d_fake = torch.autograd.grad(loss.d(real, fake, 0.0), (real, fake))
-    (g_fake,) = torch.autograd.grad(loss.g(fake), fake)
+    (g_fake,) = torch.autograd.grad(loss.g(fake, real) if loss.relativistic else loss.g(fake), fake)
     assert (d_real < 0).all() and (d_fake > 0).all()  # D pushes real logits up, fake ones down
     assert (g_fake < 0).all()  # G pushes its fakes' logits up
 
@@ -65,3 +65,14 @@ def test_wasserstein_values():
     real, fake = torch.tensor([3.0, 1.0]), torch.tensor([0.5, -0.5])
     assert loss.d(real, fake, 0.0).item() == pytest.approx(-2.0)  # E[D(fake)] - E[D(real)]
     assert loss.g(fake).item() == pytest.approx(0.0)
+
+
+def test_relativistic_pairing_judges_each_fake_against_its_real():
+    loss = LOSSES.get("rpgan")()
+    real, fake = torch.tensor([1.0, -2.0]), torch.tensor([0.0, 0.0])
+    # softplus(fake - real) = [softplus(-1), softplus(2)]: the pair, not the batch means, decides
+    expected = (math.log1p(math.exp(-1.0)) + math.log1p(math.exp(2.0))) / 2
+    assert loss.d(real, fake, 0.0).item() == pytest.approx(expected, rel=1e-6)
+    assert loss.g(fake, real).item() == pytest.approx((math.log1p(math.exp(1.0)) + math.log1p(math.exp(-2.0))) / 2)
+    # shifting every logit leaves the game unchanged (only differences count), unlike BCE
+    assert loss.d(real + 5, fake + 5, 0.0).item() == pytest.approx(expected, rel=1e-6)

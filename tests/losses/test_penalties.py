@@ -52,6 +52,19 @@ def test_r1_of_a_quadratic():
     assert r1.item() == pytest.approx(14.0)
 
 
+def test_r2_is_r1_on_the_fakes():
+    from types import SimpleNamespace
+
+    from gankit.losses import PENALTIES
+
+    real, fake = torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 3.0]])
+    objective = SimpleNamespace(critic=Quadratic(2.0))
+    batch = SimpleNamespace(real=real, c_real=None, fake=fake, c_fake=None)
+    assert PENALTIES.get("r2")()(objective, batch).item() == pytest.approx(0.5 * 4 * 9)  # 1/2 ||2 fake||^2
+    assert PENALTIES.get("r1")()(objective, batch).item() == pytest.approx(0.5 * 4 * 5)
+    assert PENALTIES.get("r2").network == "D"
+
+
 class PackedLinear(Linear):
     """D of pairs (PacGAN): <w, (x_2i, x_2i+1)>, one decision per consecutive pair."""
 

@@ -30,6 +30,21 @@ def test_fid_of_real_halves_is_small_and_of_noise_large():
     assert min(precision_recall(a, b)) > 0.8
 
 
+@needs_digits
+def test_digits_at_another_size_are_resized_for_the_judge():
+    data = build_dataset("mnist5k", resolution=32)
+    assert data.x.shape[1:] == (1, 32, 32)
+    ext = load_extractor("lenet-mnist")
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    a, probs = ext.run(data.x[order[:2500]])
+    b, _ = ext.run(data.x[order[2500:]])
+    # read back at 28x28, the digits keep their labels, and two halves of one set stay close (compare like with
+    # like: the round trip 28 -> 32 -> 28 blurs, so resized digits are judged against resized digits)
+    assert (probs.argmax(1) == data.labels[order[:2500]]).float().mean() > 0.95
+    noise, _ = ext.run(torch.randint(0, 256, (2500, 1, 32, 32), dtype=torch.uint8))
+    assert fid(a, b) < 5 and fid(a, noise) > 100 * fid(a, b)
+
+
 def test_unknown_extractor_and_wrong_shapes(tmp_path):
     with pytest.raises(ConfigError, match="lenet-mnist"):
         load_extractor("inception")

@@ -76,6 +76,14 @@ def test_noise_is_fresh_in_training_and_fixed_in_eval():
     assert not torch.equal(G(z), G(z))
 
 
+def test_without_noise_inputs_the_latent_is_the_only_source_of_variety():
+    G, _ = build_models("stylegan2", (1, 28, 28), 8, style_mixing=0.0, noise=False, **SMALL)
+    assert not [name for name, _ in G.named_parameters() if "noise" in name]
+    G.train()
+    z = torch.randn(2, 8)
+    assert torch.equal(G(z), G(z))  # nothing random in training either
+
+
 def test_channels_and_depth_follow_the_resolution():
     assert channel_plan(28, 1024, 64) == {7: 64, 14: 64, 28: 32}
     assert channel_plan(32, 2048, 128) == {4: 128, 8: 128, 16: 128, 32: 64}

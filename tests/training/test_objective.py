@@ -54,3 +54,17 @@ def test_the_latent_stream_is_restored_from_its_state():
     again = _objective(latent_seed=99)
     again.load_state(tensors, meta)
     assert torch.equal(again.latents(8, torch.device("cpu"))[0], expected)
+
+
+def test_relativistic_generator_loss_pairs_each_fake_with_a_real():
+    import pytest
+    import torch.nn.functional as F
+
+    G, D = build_models("vanilla", (2,), z_dim=4)
+    obj = GANObjective(G, D, LOSSES.get("rpgan")())
+    fake, _ = obj.generate(8, torch.device("cpu"))
+    real = torch.randn(8, 2)
+    loss, _ = obj.g_loss(fake, None, real, None)
+    assert loss.item() == pytest.approx(F.softplus(D(real) - D(fake)).mean().item(), rel=1e-6)
+    with pytest.raises(ValueError, match="needs the real batch"):
+        obj.g_loss(fake, None)

@@ -17,11 +17,13 @@ LOSSES = Registry("loss")
 
 
 class AdversarialLoss(NamedTuple):
-    # d(real_logits [N], fake_logits [N], label_smoothing) -> scalar; g(fake_logits [N]) -> scalar
+    # d(real_logits [N], fake_logits [N], label_smoothing) -> scalar; g(fake_logits [N]) -> scalar, or for a
+    # relativistic loss g(fake_logits [N], real_logits [N]) -> scalar
     d: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
-    g: Callable[[torch.Tensor], torch.Tensor]
+    g: Callable[..., torch.Tensor]
     probabilities: bool = True  # D's output is a logit of "real" (sigmoid is meaningful) rather than a score
     smoothing: bool = True  # real targets can be softened (train.label_smoothing)
+    relativistic: bool = False  # G's loss also needs D's logits of real data (G's phase runs D on the reals)
 
 
 def bce_d_loss(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -73,3 +75,18 @@ def wasserstein() -> AdversarialLoss:
         return fake.mean() - real.mean()
 
     return AdversarialLoss(d, lambda fake: -fake.mean(), probabilities=False, smoothing=False)
+
+
+@LOSSES.register("rpgan")
+def rpgan() -> AdversarialLoss:
+    """Relativistic pairing (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024): D judges each fake against a real,
+    softplus(D(fake) - D(real)), and G the reverse. Each fake is paired with the real of the same batch position;
+    a G that maps many latents to one image has no local optimum in this game, unlike in the BCE one."""
+
+    def d(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        return F.softplus(fake - real).mean()
+
+    def g(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        return F.softplus(real - fake).mean()
+
+    return AdversarialLoss(d, g, probabilities=False, smoothing=False, relativistic=True)

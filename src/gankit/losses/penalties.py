@@ -97,6 +97,14 @@ class R1Penalty(Penalty):
         return 0.0002 * shape[1] * shape[2] / batch_size
 
 
+@PENALTIES.register("r2")
+class R2Penalty(R1Penalty):
+    """R2 on D (Mescheder et al. 2018): 1/2 ||grad D(x)||^2 on fakes; with R1, R3GAN's pair (Huang et al. 2024)."""
+
+    def __call__(self, objective: Any, batch: Batch) -> torch.Tensor:
+        return r1_penalty(objective.critic, batch.fake, batch.c_fake)
+
+
 @PENALTIES.register("pl")
 class PathLengthPenalty(Penalty):
     """Path length on G (Karras et al. 2020a): (|J_w^T y| - a)^2, a the running mean; weight 2 every 4 G steps.

@@ -46,16 +46,21 @@ class Extractor:
 
     @torch.inference_mode()
     def run(self, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-        """(features float64 [N, F], probabilities [N, K]) of uint8 images or images in [-1, 1]."""
-        if self.shape is not None and tuple(images.shape[1:]) != self.shape:
+        """(features float64 [N, F], probabilities [N, K]) of uint8 images or images in [-1, 1]; square images of
+        another size are resized to the extractor's (bilinear, antialiased)."""
+        resize = self.shape is not None and tuple(images.shape[1:]) != self.shape
+        if resize and (images.dim() != 4 or images.shape[1] != self.shape[0] or images.shape[2] != images.shape[3]):
             raise ConfigError(
-                f"extractor {self.name} takes images of shape {self.shape}, got {tuple(images.shape[1:])}"
+                f"extractor {self.name} takes images of shape {self.shape}, got {tuple(images.shape[1:])}",
+                "square images of its channel count are resized to it; others need an extractor of their own",
             )
         feats, probs = [], []
         device = next(self.model.parameters()).device
         for part in images.split(batch_size):
             part = part.to(device)
             x = to_model_range(part) if part.dtype == torch.uint8 else part.float()
+            if resize:  # e.g. digits trained at 32x32 for a 28x28 judge: resized as FID resizes for Inception
+                x = F.interpolate(x, size=self.shape[1:], mode="bilinear", antialias=True, align_corners=False)
             h = self.model.features(x)
             feats.append(h.double().cpu())
             probs.append(F.softmax(self.model.head(h), 1).cpu())

@@ -72,13 +72,13 @@ class SynthesisBlock(nn.Module):
     """One resolution: (upsample and) two modulated 3x3 convs with noise, and its RGB output (a 1x1 modulated
     conv without demodulation); the first block starts from a learned constant and has one conv."""
 
-    def __init__(self, cin: int, cout: int, resolution: int, w_dim: int, channels: int, first: bool):
+    def __init__(self, cin: int, cout: int, resolution: int, w_dim: int, channels: int, first: bool, noise: bool):
         super().__init__()
         self.const = nn.Parameter(torch.randn(cout, resolution, resolution)) if first else None
         self.convs = nn.ModuleList(
             ([] if first else [ModulatedConv2d(cin, cout, 3, w_dim, up=True)]) + [ModulatedConv2d(cout, cout, 3, w_dim)]
         )
-        self.noises = nn.ModuleList(NoiseInput(resolution) for _ in self.convs)
+        self.noises = nn.ModuleList(NoiseInput(resolution) if noise else nn.Identity() for _ in self.convs)
         self.biases = nn.ParameterList(nn.Parameter(torch.zeros(cout)) for _ in self.convs)
         self.to_rgb = ModulatedConv2d(cout, channels, 1, w_dim, demodulate=False)
         self.rgb_bias = nn.Parameter(torch.zeros(channels))
@@ -100,12 +100,12 @@ class SynthesisBlock(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    def __init__(self, shape: tuple[int, int, int], w_dim: int, plan: dict[int, int]):
+    def __init__(self, shape: tuple[int, int, int], w_dim: int, plan: dict[int, int], noise: bool = True):
         super().__init__()
         channels = shape[0]
         sizes = list(plan)
         self.blocks = nn.ModuleList(
-            SynthesisBlock(plan[sizes[max(i - 1, 0)]], plan[r], r, w_dim, channels, first=i == 0)
+            SynthesisBlock(plan[sizes[max(i - 1, 0)]], plan[r], r, w_dim, channels, first=i == 0, noise=noise)
             for i, r in enumerate(sizes)
         )
         self.num_ws = sum(b.num_ws for b in self.blocks) + 1
@@ -123,11 +123,11 @@ class StyleGAN2Generator(nn.Module):
     """G(z, c=None, truncation=1.0) -> images [N, C, H, W]. In training it mixes styles: with probability
     `style_mixing` the w of a second latent replaces the first one's from a random layer on."""
 
-    def __init__(self, z_dim, shape, w_dim, mapping_layers, plan, num_classes=None, style_mixing=0.9):
+    def __init__(self, z_dim, shape, w_dim, mapping_layers, plan, num_classes=None, style_mixing=0.9, noise=True):
         super().__init__()
         self.z_dim, self.shape, self.num_classes, self.style_mixing = z_dim, tuple(shape), num_classes, style_mixing
         self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, num_classes)
-        self.synthesis = SynthesisNetwork(shape, w_dim, plan)
+        self.synthesis = SynthesisNetwork(shape, w_dim, plan, noise)
 
     @property
     def num_ws(self) -> int:
@@ -214,13 +214,15 @@ def stylegan2(
     mbstd_group: int = 4,
     condition: Literal["none", "projection"] = "none",
     aux_classifier: bool = False,
+    noise: bool = True,
 ) -> tuple[nn.Module, nn.Module]:
     """StyleGAN2 (Karras et al. 2020a): mapping network, modulated convs, noise, skip G; residual D with mbstd.
 
     Feature maps at resolution r are min(channel_max, channel_base / r) (r rounded to a power of two) in both
     networks: 2048 / 128 give 64 maps at 32x32 and 128 below, a model a 2-core CPU trains at a useful rate
     (the paper's are 32768 / 512). `condition: projection` adds a label embedding to the mapping network's
-    input and a projection head to D; `style_mixing` is the probability of mixing regularisation (0.9 in the paper).
+    input and a projection head to D; `style_mixing` is the probability of mixing regularisation (0.9 in the paper);
+    `noise: false` drops the per-pixel noise inputs (R3GAN's minimal baseline has none).
     """
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"stylegan2 needs square images, got items of shape {tuple(shape)}")
@@ -232,6 +234,6 @@ def stylegan2(
     classes = num_classes if check_conditioning(num_classes, condition, aux_classifier) else None
     plan = channel_plan(shape[1], channel_base, channel_max)
     shape3 = (shape[0], shape[1], shape[2])
-    G = StyleGAN2Generator(z_dim, shape3, w_dim, mapping_layers, plan, classes, style_mixing)
+    G = StyleGAN2Generator(z_dim, shape3, w_dim, mapping_layers, plan, classes, style_mixing, noise)
     D = StyleGAN2Discriminator(shape3, plan, classes, condition, aux_classifier, mbstd_group)
     return G, D

@@ -125,8 +125,8 @@ def build_parts(
     phases = [
         Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
               regularizers=regularizers["D"], after=(augment.update,) if hasattr(augment, "update") else ()),
-        Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake), every=config.optim.d_steps,
-              regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
+        Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake, b.real, b.c_real),
+              every=config.optim.d_steps, regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
               after=() if ema is None else (lambda: ema.update(G),)),
     ]  # fmt: skip
     precision = resolve_precision(t.precision, device)

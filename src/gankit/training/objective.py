@@ -106,9 +106,17 @@ class GANObjective:
             stats["d_aux"] = aux
         return loss, stats
 
-    def g_loss(self, fake: torch.Tensor, c_fake: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def g_loss(
+        self, fake: torch.Tensor, c_fake: torch.Tensor | None, real: torch.Tensor | None = None, c_real=None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """G's loss on its fakes; a relativistic loss also judges them against D's logits of `real`."""
         logits, aux_logits = self._discriminate(fake, c_fake)
-        loss = self.loss.g(logits.float())
+        if self.loss.relativistic:
+            if real is None:
+                raise ValueError("a relativistic loss needs the real batch in G's step")
+            loss = self.loss.g(logits.float(), self._discriminate(real, c_real)[0].float())
+        else:
+            loss = self.loss.g(logits.float())
         stats = {}
         if aux_logits is not None:
             aux = F.cross_entropy(aux_logits.float(), c_fake)
