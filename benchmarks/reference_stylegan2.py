@@ -98,6 +98,18 @@ def import_reference(path: str) -> tuple[types.ModuleType, types.ModuleType]:
     return load_module(root, "training/networks.py"), load_module(root, "training/loss.py")
 
 
+def reference_c(c: torch.Tensor | None, classes: int | None, like: torch.Tensor) -> torch.Tensor:
+    """gankit's class indices [N] (or None) as the reference takes c: one-hot [N, classes], or [N, 0]."""
+    if not classes:
+        return like.new_zeros(len(like), 0)
+    return F.one_hot(c, classes).to(like.dtype)
+
+
+def gankit_c(c: torch.Tensor) -> torch.Tensor | None:
+    """The reference's c (one-hot [N, K] or [N, 0]) as gankit's class indices, or None."""
+    return c.argmax(1) if c.shape[1] else None
+
+
 class ReferenceGenerator(nn.Module):
     """The reference Generator behind gankit's G(z, c=None, truncation=1.0), with StyleGAN2Loss's style mixing."""
 
@@ -106,13 +118,8 @@ class ReferenceGenerator(nn.Module):
         self.net, self.z_dim, self.shape, self.num_classes = net, z_dim, tuple(shape), num_classes
         self.style_mixing = style_mixing
 
-    def _c(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        if self.num_classes is None:
-            return z.new_zeros(len(z), 0)
-        return F.one_hot(c, self.num_classes).to(z.dtype)
-
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation: float = 1.0) -> torch.Tensor:
-        cc = self._c(z, c)
+        cc = reference_c(c, self.num_classes, z)
         ws = self.net.mapping(z, cc, truncation_psi=truncation)
         if self.training and self.style_mixing > 0:
             cutoff = int(torch.randint(1, ws.shape[1], ()))
@@ -131,8 +138,7 @@ class ReferenceDiscriminator(nn.Module):
         self.net, self.num_classes = net, num_classes
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        cc = x.new_zeros(len(x), 0) if self.num_classes is None else F.one_hot(c, self.num_classes).to(x.dtype)
-        return self.net(x, cc).squeeze(1)
+        return self.net(x, reference_c(c, self.num_classes, x)).squeeze(1)
 
 
 @MODELS.register("stylegan2-swap")
@@ -223,7 +229,7 @@ class RefMapping(nn.Module):
         self.G = G
 
     def forward(self, z: torch.Tensor, c: torch.Tensor, skip_w_avg_update: bool = False) -> torch.Tensor:
-        w = self.G.mapping(z, c.argmax(1) if c.shape[1] else None, track=not skip_w_avg_update)
+        w = self.G.mapping(z, gankit_c(c), track=not skip_w_avg_update)
         return w[:, None].repeat(1, self.G.num_ws, 1)
 
 
@@ -235,7 +241,7 @@ class RefCritic(nn.Module):
         self.D = D
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        return self.D(x, c.argmax(1) if c.shape[1] else None)[:, None]
+        return self.D(x, gankit_c(c))[:, None]
 
 
 def train_reference_loop(config, out: str, pl_weight: float) -> Path:
@@ -271,12 +277,12 @@ def train_reference_loop(config, out: str, pl_weight: float) -> Path:
     batches = trainer.sampler.endless()
     for step in range(steps):
         real, labels = next(batches)
-        real_c = F.one_hot(labels, classes).float() if classes else real.new_zeros(len(real), 0)
+        real_c = reference_c(labels, classes, real)
         for name, module, opt, interval in phases:
             if step % interval:
                 continue
             z = torch.randn(len(real), G.z_dim)
-            c = F.one_hot(torch.randint(classes, (len(real),)), classes).float() if classes else z.new_zeros(len(z), 0)
+            c = reference_c(torch.randint(classes, (len(z),)) if classes else None, classes, z)
             opt.zero_grad(set_to_none=True)
             module.requires_grad_(True)
             loss.accumulate_gradients(name, real, real_c, z, c, sync=True, gain=interval)
