@@ -10,6 +10,9 @@ judged on `--n` samples. Digits, by the packaged lenet-mnist extractor:
     as asked, worst asked   (conditional G) share classified as the class asked for, overall and worst class
 
 Points of a 2-D mixture: modes captured and the share of high-quality samples (VEEGAN/PacGAN's protocol).
+StackedMNIST, by lenet-mnist on each channel (lenet-mnist-stacked), the protocol of PacGAN / VEEGAN / R3GAN at
+`--n 26000`: modes (of 1,000 holding a sample), kl (of the predicted-mode histogram from uniform), three
+confident (share of samples whose three channels each read as one digit at p > 0.9), fid / recall.
 `--as-preset` trains each preset for its own epochs instead of a wall-time budget.
 
     python -m benchmarks.quality --presets mnist-dcgan mnist-stylegan2 --budgets 60 180 --seeds 0 1 2
@@ -40,21 +43,24 @@ from gankit.sample import generate
 from gankit.training.builder import new_trainer
 
 
-def seconds_per_epoch(preset: str, overrides: list[str]) -> float:
+def seconds_per_epoch(preset: str, overrides: list[str], max_steps: int | None = None) -> float:
     """Wall time of one real epoch of the preset (its grid, plot and checkpoint included), timed after a first
-    epoch that warms the caches."""
+    epoch that warms the caches. With `max_steps`, both epochs stop after that many steps and the timed steps are
+    scaled to the whole epoch (for presets whose epochs take minutes)."""
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
         config = load_config(preset, overrides=[*overrides, "train.epochs=2"])
         trainer = new_trainer(config, out)
         trainer.schedule = type(trainer.schedule)(**{**trainer.schedule.__dict__, "epochs": 2})
+        steps = len(trainer.sampler) if max_steps is None else min(max_steps, len(trainer.sampler))
         for epoch in (1, 2):
             started = time.perf_counter()
-            for real, labels in trainer.sampler.epoch(epoch):
+            for _, (real, labels) in zip(range(steps), trainer.sampler.epoch(epoch)):
                 trainer.train_step(real, labels)
                 trainer.step += 1
             trainer.stats.flush()
+            stepping = time.perf_counter() - started
             trainer.end_epoch(epoch)
-        return time.perf_counter() - started
+        return stepping * len(trainer.sampler) / steps + time.perf_counter() - started - stepping
 
 
 def stop_if_unfinished(run) -> None:
@@ -74,6 +80,8 @@ def judge(run, config, n: int, seed: int = 0, test: torch.Tensor | None = None) 
         std = mixture_std(mixture, config.data.kwargs.get("std"))
         coverage = mode_coverage(generate(loaded, n, seed=seed), mixture_modes(mixture), sigma=std)
         return {"modes": coverage.modes, "hq": coverage.high_quality}
+    if config.data.name == "stackedmnist":
+        return judge_stacks(run, loaded, n, seed)
     images = generate(loaded, n, seed=seed)
     extractor = load_extractor("lenet-mnist")
     feats, probs = extractor.run(images)
@@ -96,6 +104,27 @@ def judge(run, config, n: int, seed: int = 0, test: torch.Tensor | None = None) 
     }
 
 
+def three_confident(images: torch.Tensor) -> float:
+    """Share of stacks [N, 3, H, W] whose every channel lenet-mnist reads as one digit with p > 0.9."""
+    digit = load_extractor("lenet-mnist")
+    sure = [digit.run(images[:, i : i + 1])[1].max(1).values > 0.9 for i in range(images.shape[1])]
+    return torch.stack(sure).all(0).float().mean().item()
+
+
+def judge_stacks(run, loaded, n: int, seed: int) -> dict[str, float]:
+    """StackedMNIST: modes and KL over 1,000 by lenet-mnist-stacked, three-confident share, fid / recall."""
+    report = evaluate(run, n=n, split="train", seed=seed)["metrics"]
+    tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    key = f"{tag}[lenet-mnist-stacked]"
+    return {
+        "modes": report[f"modes{key}"],
+        "kl": report[f"class_kl{key}"],
+        "three_confident": three_confident(generate(loaded, n, seed=seed)),
+        "fid": report[f"fid{key}"],
+        "recall": report[f"recall{key}"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["mnist-dcgan", "mnist-stylegan2"])
@@ -104,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=5000, help="samples judged per run")
     parser.add_argument("--set", nargs="*", default=[], help="overrides for every run, e.g. data.max_items=500")
     parser.add_argument("--steps", type=int, help="train each run this many steps instead of for the budgets")
+    parser.add_argument("--rate-steps", type=int, help="time this many steps of an epoch and scale (slow presets)")
     parser.add_argument("--as-preset", action="store_true", help="train each run for its preset's own epochs")
     parser.add_argument("--variants", nargs="*", default=[], help="NAME=OVERRIDE[,OVERRIDE] rows besides the plain one")
     parser.add_argument("--test", help="also the FID against this labelled set's test split, NAME=ROOT")
@@ -117,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     for preset, (variant, extra) in ((p, v) for p in args.presets for v in variants.items()):
         settings = [*args.set, *extra]
         fixed = args.steps or args.as_preset
-        per_epoch = None if fixed else seconds_per_epoch(preset, settings)
+        per_epoch = None if fixed else seconds_per_epoch(preset, settings, args.rate_steps)
         for budget in [None] if fixed else args.budgets:
             if args.as_preset:
                 epochs = load_config(preset, overrides=settings).train.epochs

@@ -149,6 +149,8 @@ def write_dataset_fixture(name: str, folder: Path) -> tuple[str | None, dict]:
     """
     if name == "mnist5k":
         return str(write_mnist5k_csv(folder / "mnist_5k.csv.gz")), {}
+    if name == "stackedmnist":  # stacks of the bundled-digits format (source mnist5k, the default)
+        return str(write_mnist5k_csv(folder / "mnist_5k.csv.gz")), {"size": 40}
     if name in ("mnist", "fashion-mnist"):
         write_mnist(folder / ("FashionMNIST/raw" if name == "fashion-mnist" else "MNIST/raw"), n=12)
         return str(folder), {}

@@ -76,3 +76,15 @@ def test_best_metric_names_are_checked():
         load_config(overrides=["log.best_metric=fid2k[lenet-mnist]"])
     config = load_config(overrides=["eval.every=5", "log.best_metric=fid2k[lenet-mnist]"])
     assert config.log.best_metric == "fid2k[lenet-mnist]"
+
+
+def test_a_stackedmnist_run_is_judged_by_its_own_judge_with_modes_and_kl(tmp_path):
+    overrides = ["data.size=512", "train.epochs=1", "train.batch_size=64", "log.grid_size=4"]
+    run = train(load_config("stackedmnist-dcgan", overrides=overrides), out=tmp_path, quiet=True)
+    report = evaluate(run, n=300)  # no extractor named: the data set's own
+    metrics = report["metrics"]
+    assert report["extractor"]["name"] == "lenet-mnist-stacked" and report["reference"].startswith("stackedmnist/train")
+    assert 1 <= metrics["modes300[lenet-mnist-stacked]"] <= 300
+    assert 0 <= metrics["class_kl300[lenet-mnist-stacked]"] <= torch.log(torch.tensor(1000.0)).item()
+    with pytest.raises(ConfigError, match="takes images of shape"):  # the digit judge cannot read 3 channels
+        evaluate(run, n=100, extractor="lenet-mnist")

@@ -246,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=["train", "test"], help="real reference split (default: test if it exists)")
     ev.add_argument(
         "--extractor",
-        default="lenet-mnist",
-        help="lenet-mnist, inception (imported weights), or your evaluator's .json",
+        help="lenet-mnist, lenet-mnist-stacked, inception (imported weights), or your evaluator's .json "
+        "(default: the run's data set's own judge, lenet-mnist for most)",
     )
     ev.add_argument("--seed", type=int, default=0, help="seed of the latents and the real subset (default 0)")
     ev.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")

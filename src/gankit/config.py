@@ -163,6 +163,36 @@ class OptimConfig:
 
 
 @dataclass
+class AnnealConfig:
+    images: int | None = None  # real images over which the values below are reached; None: nothing is annealed
+    shape: Literal["cosine", "linear"] = "cosine"  # from the configured value to the end value; constant after
+    lr_g: float | None = None  # end value of optim.lr_g; None: not annealed
+    lr_d: float | None = None  # end value of optim.lr_d
+    beta2: float | None = None  # end value of Adam's beta2 (optim.betas[1]); R3GAN: 0.9 -> 0.99
+    ema_half_life: float | None = None  # end value of optim.ema_half_life, in real images
+    penalties: dict[str, float] = field(default_factory=dict)  # penalty name -> end value of its weight (R1 gamma)
+
+    def __post_init__(self) -> None:
+        _positive("anneal.images", self.images)
+        for name in ("lr_g", "lr_d", "ema_half_life"):
+            _positive(f"anneal.{name}", getattr(self, name))
+        if self.beta2 is not None and not 0 <= self.beta2 < 1:
+            raise ConfigError(f"anneal.beta2 must be in [0, 1), got {self.beta2}")
+        if not isinstance(self.penalties, dict):
+            raise ConfigError(f"anneal.penalties must map penalty names to end weights, got {self.penalties!r}")
+        self.penalties = {k: coerce(v, float, f"anneal.penalties.{k}") for k, v in self.penalties.items()}
+        for name, value in self.penalties.items():
+            _positive(f"anneal.penalties.{name}", value, allow_zero=True)
+        ends = [self.lr_g, self.lr_d, self.beta2, self.ema_half_life, *self.penalties.values()]
+        if self.images is None and any(v is not None for v in ends):
+            raise ConfigError("anneal: end values need anneal.images, the real images over which they are reached")
+
+    @property
+    def active(self) -> bool:
+        return self.images is not None
+
+
+@dataclass
 class AugmentConfig:
     name: str = "none"  # differentiable augmentation of what D sees: none, diffaugment, ada (`gankit augments`)
     kwargs: dict[str, Any] = field(default_factory=dict)  # its options (diffaugment: policy; ada: target, ...)
@@ -243,6 +273,7 @@ class RunConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    anneal: AnnealConfig = field(default_factory=AnnealConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -260,6 +291,7 @@ class RunConfig:
                 f"train.batch_size {self.train.batch_size} is not a multiple of model.pack {pack}",
                 "D judges pack samples at once: choose a batch size it divides",
             )
+        self._check_anneal()
         needs_double_backward = [n for n in self.loss.penalties if PENALTIES.get(n).double_backward]
         if self.train.compile and needs_double_backward:
             raise ConfigError(
@@ -267,6 +299,23 @@ class RunConfig:
                 " compiled graphs have no double backward",
                 "set train.compile=false",
             )
+
+    def _check_anneal(self) -> None:
+        a = self.anneal
+        for name in a.penalties:
+            if name not in self.loss.penalties:
+                raise ConfigError(f"anneal.penalties.{name}: no such penalty in loss.penalties", "configure it there")
+            if self.loss.penalties[name].weight == "auto":
+                raise ConfigError(f"anneal.penalties.{name} needs a numeric loss.penalties.{name}.weight to start from")
+        if a.ema_half_life is not None and self.optim.ema_half_life is None:
+            raise ConfigError("anneal.ema_half_life needs optim.ema_half_life, the value it starts from")
+        if (a.lr_g is not None or a.lr_d is not None) and self.train.on_divergence == "rollback":
+            raise ConfigError(
+                "train.on_divergence=rollback scales the learning rates that anneal.lr_g / anneal.lr_d set",
+                "use train.on_divergence=stop, or anneal no learning rate",
+            )
+        if a.beta2 is not None and self.optim.name != "adam":
+            raise ConfigError(f"anneal.beta2 anneals Adam's beta2; optim.name is {self.optim.name}")
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict, with each section's kwargs flattened into it (the YAML form)."""
@@ -293,6 +342,7 @@ SECTIONS = {
     "loss": LossConfig,
     "augment": AugmentConfig,
     "optim": OptimConfig,
+    "anneal": AnnealConfig,
     "train": TrainConfig,
     "log": LogConfig,
     "eval": EvalConfig,

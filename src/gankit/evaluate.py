@@ -34,7 +34,7 @@ def evaluate(
     run_dir: str | Path,
     n: int = 10000,
     split: str | None = None,
-    extractor: str = "lenet-mnist",
+    extractor: str | None = None,
     seed: int = 0,
     checkpoint: str | None = None,
     repeats: int = 3,
@@ -43,7 +43,9 @@ def evaluate(
     """FID, KID, precision/recall, density/coverage, class coverage and (conditional runs) accuracy.
 
     Every metric name carries its protocol: e.g. fid10k[lenet-mnist] compares 10,000 generated samples
-    with up to 10,000 real ones in lenet-mnist's feature space. Results go to RUN_DIR/eval.json too.
+    with up to 10,000 real ones in lenet-mnist's feature space; without `extractor` the data set's own judge is
+    used (lenet-mnist-stacked for StackedMNIST, whose modes26k / class_kl26k are its benchmark at n=26000),
+    else lenet-mnist. Results go to RUN_DIR/eval.json too.
     Signal runs get TimeGAN's scores over `repeats` (see gankit.metrics.signals; `quick` shortens them).
     """
     if n < 10:
@@ -59,7 +61,7 @@ def evaluate(
     if len(loaded.shape) != 3:
         return _write(run, _evaluate_points(run, loaded, n, seed))
     real, reference = _reference(run, split, n, seed)
-    judge = Judge(extractor, real.x, n, seed)
+    judge = Judge(extractor or real.judge or "lenet-mnist", real.x, n, seed)
     report = {
         "run": str(run),
         "checkpoint": checkpoint or "latest",

@@ -46,7 +46,7 @@ def test_density_and_coverage():
 
 def test_class_metrics():
     perfect = torch.eye(10).repeat(50, 1)  # 500 samples, 50 of each class, fully confident
-    assert class_coverage(perfect) == {"classes": 10, "num_classes": 10, "class_kl": pytest.approx(0.0)}
+    assert class_coverage(perfect) == {"classes": 10, "modes": 10, "num_classes": 10, "class_kl": pytest.approx(0.0)}
     assert classifier_score(perfect) == pytest.approx(10.0, rel=1e-6)
     one_class = torch.zeros(500, 10)
     one_class[:, 3] = 1

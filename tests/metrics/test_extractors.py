@@ -72,3 +72,18 @@ def test_evaluator_train_writes_a_loadable_extractor(tmp_path):
     meta = json.loads(record.read_text())
     assert meta["trained_on"] == {"dataset": "mnist5k", "items": 5000, "epochs": 1, "seed": 0}
     assert load_extractor(str(record)).name == "tiny"
+
+
+def test_the_stacked_judge_reads_each_channel_as_a_digit():
+    digit, stacked = load_extractor("lenet-mnist"), load_extractor("lenet-mnist-stacked")
+    assert stacked.shape == (3, 28, 28) and stacked.meta["num_classes"] == 1000
+    g = torch.Generator().manual_seed(0)
+    channels = [torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8, generator=g) for _ in range(3)]
+    feats, probs = stacked.run(torch.cat(channels, 1))
+    per_channel = [digit.run(c) for c in channels]
+    assert torch.allclose(feats, torch.cat([f for f, _ in per_channel], 1))
+    # the probability of stack (a, b, c) is the product of the channels' probabilities of a, b and c
+    p0, p1, p2 = (p for _, p in per_channel)
+    joint = (p0[:, :, None, None] * p1[:, None, :, None] * p2[:, None, None, :]).flatten(1)
+    assert torch.allclose(probs, joint, atol=1e-6)
+    assert torch.equal(probs.argmax(1), 100 * p0.argmax(1) + 10 * p1.argmax(1) + p2.argmax(1))

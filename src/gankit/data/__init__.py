@@ -12,7 +12,7 @@ from gankit.data.transforms import convert_channels, resize
 from gankit.errors import DataError
 
 # Importing the modules registers them.
-from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, signals, toy2d  # noqa: E402,F401  isort: skip
+from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, signals, stackedmnist, toy2d  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
     from gankit.config import DataConfig

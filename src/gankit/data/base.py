@@ -26,6 +26,7 @@ class DataSet:
     class_names: list[str] | None = None
     units: torch.Tensor | None = None
     sample_rate: int | None = None  # signals read from WAV files: their rate in Hz, so samples can be played
+    judge: str | None = None  # the feature extractor `gankit eval` judges it with when none is named
 
     def __post_init__(self) -> None:
         if len(self.x) == 0:

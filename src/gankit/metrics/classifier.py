@@ -26,6 +26,27 @@ class LeNet(nn.Module):
         return self.head(self.features(x))  # [N, num_classes] logits; features(x) is [N, 128]
 
 
+class ChannelStack(nn.Module):
+    """One grey-image classifier read on each channel in turn: the judge of StackedMNIST, whose channels are
+    independent digits. Features are the channels' features side by side; the head's logits are the sums of the
+    channels' log-probabilities over every combination, so their softmax is the product of the channels'
+    probabilities (class 100 a + 10 b + c for digits a, b, c with three channels)."""
+
+    def __init__(self, per_channel: LeNet, channels: int = 3):
+        super().__init__()
+        self.per_channel, self.channels = per_channel, channels
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:  # [N, C, H, W] -> [N, C x F]
+        return torch.cat([self.per_channel.features(x[:, i : i + 1]) for i in range(self.channels)], dim=1)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:  # [N, C x F] -> [N, K ** C]
+        logp = [F.log_softmax(self.per_channel.head(part), 1) for part in h.chunk(self.channels, dim=1)]
+        joint = logp[0]
+        for lp in logp[1:]:
+            joint = (joint[:, :, None] + lp[:, None, :]).flatten(1)  # the first channel is the most significant
+        return joint
+
+
 def train_classifier(data: DataSet, epochs: int = 8, batch_size: int = 128, seed: int = 0, lr: float = 2e-3) -> LeNet:
     """Fit a LeNet to a labelled image data set (small random shifts as augmentation); returns it in eval mode."""
     if data.labels is None or not data.is_image:

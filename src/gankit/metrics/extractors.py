@@ -24,7 +24,7 @@ from gankit.data import build_dataset
 from gankit.data.base import to_model_range
 from gankit.errors import ConfigError, RunError
 from gankit.metrics import inception
-from gankit.metrics.classifier import LeNet, predict, train_classifier
+from gankit.metrics.classifier import ChannelStack, LeNet, predict, train_classifier
 from gankit.registry import Registry
 from gankit.runs.files import atomic_write, atomic_write_text
 
@@ -36,7 +36,7 @@ class Extractor:
     """A trained classifier used two ways: penultimate features [N, F] and class probabilities [N, K]."""
 
     name: str
-    model: LeNet | inception.FIDInceptionV3
+    model: LeNet | ChannelStack | inception.FIDInceptionV3
     meta: dict[str, Any]
 
     @property
@@ -91,6 +91,16 @@ def _load_record(record: Path) -> Extractor:
 def lenet_mnist() -> Extractor:
     """LeNet trained on the 5,000 bundled digits (97.65% on the real MNIST test set); packaged, 1x28x28."""
     return _load_record(Path(str(resources.files("gankit.metrics") / "weights" / "lenet-mnist.json")))
+
+
+@EXTRACTORS.register("lenet-mnist-stacked")
+def lenet_mnist_stacked() -> Extractor:
+    """lenet-mnist on each of 3 channels: StackedMNIST's 1,000 modes (features 3 x 128; probabilities the product)."""
+    digit = lenet_mnist()
+    shape = [3, *digit.meta["shape"][1:]]
+    names = [f"{k:03d}" for k in range(1000)]
+    meta = {**digit.meta, "name": "lenet-mnist-stacked", "shape": shape, "num_classes": 1000, "class_names": names}
+    return Extractor("lenet-mnist-stacked", ChannelStack(digit.model, 3).eval(), meta)
 
 
 @EXTRACTORS.register(inception.NAME)

@@ -44,7 +44,7 @@ class Judge:
         density, coverage = density_coverage(self.real_feats, fake_feats)
         classes = class_coverage(probs)
         values = [fid(self.real_feats, fake_feats), kid_mean, kid_std, precision, recall, density, coverage]
-        values += [classifier_score(probs), classes["classes"], classes["class_kl"]]
+        values += [classifier_score(probs), classes["classes"], classes["modes"], classes["class_kl"]]
         if labels is not None:
             values.append(conditional_accuracy(probs, labels))
         return dict(zip(metric_names(self.n, self.ext.name, labels is not None), values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "cs", "classes", "class_kl")
+METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "cs", "classes", "modes", "class_kl")
 # What a training readout holds: the losses, D's mean outputs on real and fake, the AC-GAN class terms, and
 # each configured penalty under its own name.
 READOUTS = ("loss_d", "loss_g", "d_real", "d_fake", "d_aux", "g_aux")

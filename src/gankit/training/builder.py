@@ -22,6 +22,7 @@ from gankit.models.layers import use_memory_format
 from gankit.runs.run_dir import RunDir
 from gankit.runs.run_log import RunLog
 from gankit.seeds import Seeds
+from gankit.training.anneal import Anneal
 from gankit.training.checkpointer import Checkpointer
 from gankit.training.device import keep_freed_host_memory, resolve_device, resolve_precision, set_deterministic
 from gankit.training.distributed import World, check_batch_splits, wrap_ddp
@@ -122,15 +123,19 @@ def build_parts(
     clip = None if config.loss.clip_weights is None else functools.partial(clip_weights, bound=config.loss.clip_weights)
     networks = build_networks(config.optim, G, D, t.epochs * len(sampler), d_constraint=clip)
     regularizers = _regularizers(config, penalties, data.shape)
+    anneal = None
+    if config.anneal.active:
+        anneal = Anneal(config.anneal, config, networks, [*regularizers["D"], *regularizers["G"]], ema)
+    d_after = tuple(part.update for part in (augment, anneal) if hasattr(part, "update"))
     phases = [
         Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
-              regularizers=regularizers["D"], after=(augment.update,) if hasattr(augment, "update") else ()),
+              regularizers=regularizers["D"], after=d_after),
         Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake, b.real, b.c_real),
               every=config.optim.d_steps, regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
               after=() if ema is None else (lambda: ema.update(G),)),
     ]  # fmt: skip
     precision = resolve_precision(t.precision, device)
-    stateful = [part for part in (*penalties.values(), augment) if hasattr(part, "state")]
+    stateful = [part for part in (*penalties.values(), augment, anneal) if hasattr(part, "state")]
     return Parts(
         config, world, device, precision, seeds, rng, data, spec, G, D, ema, sampler, objective, networks, phases,
         stateful,

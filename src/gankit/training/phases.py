@@ -42,7 +42,7 @@ class Network:
 
     @property
     def lr(self) -> float:
-        return self.scheduler.get_last_lr()[0]
+        return self.optimizer.param_groups[0]["lr"]
 
     def scale_lr(self, factor: float) -> None:
         """Multiply the learning rate, now and for the rest of the schedule."""
