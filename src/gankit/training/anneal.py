@@ -15,7 +15,7 @@ from gankit.training.ema import EMA
 from gankit.training.phases import Network, Regularizer
 
 if TYPE_CHECKING:
-    from gankit.config import AnnealConfig, RunConfig
+    from gankit.config import RunConfig
 
 
 def progress(images: int, horizon: int, shape: str) -> float:
@@ -29,13 +29,9 @@ class Anneal:
     taken after `images` real images uses."""
 
     def __init__(
-        self,
-        section: AnnealConfig,
-        config: RunConfig,
-        networks: dict[str, Network],
-        regularizers: list[Regularizer],
-        ema: EMA | None,
+        self, config: RunConfig, networks: dict[str, Network], regularizers: list[Regularizer], ema: EMA | None
     ):
+        section = config.anneal
         self.horizon, self.shape, self.images_per_step = section.images, section.shape, config.train.batch_size
         o = config.optim
         self.ranges: dict[str, tuple[float, float]] = {}  # name -> (start, end)

@@ -125,7 +125,7 @@ def build_parts(
     regularizers = _regularizers(config, penalties, data.shape)
     anneal = None
     if config.anneal.active:
-        anneal = Anneal(config.anneal, config, networks, [*regularizers["D"], *regularizers["G"]], ema)
+        anneal = Anneal(config, networks, [*regularizers["D"], *regularizers["G"]], ema)
     d_after = tuple(part.update for part in (augment, anneal) if hasattr(part, "update"))
     phases = [
         Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
