@@ -4,7 +4,7 @@ Each case trains a preset (or a variant that switches on more of the loop: lazy 
 evaluation during training) for a few steps from its seed, then hashes what the run recorded: the networks'
 weights, the optimiser state, the losses in metrics.jsonl (the wall-clock rate aside) and the last sample
 grid. Same code, same machine: same hashes. Image presets whose data is not on hand train on the bundled
-digits at their own resolution and channels.
+digits at their own resolution and channels; the WAV-folder preset trains on generated one-channel sines.
 
     python -m benchmarks.fingerprint --out fingerprints.json   # then compare two such files with --compare
 """
@@ -23,10 +23,11 @@ from safetensors.torch import load_file
 from gankit import list_presets, load_config, train
 
 SHORT = ["data.max_items=256", "train.batch_size=32", "train.epochs=2", "log.every=2", "log.grid_size=16"]
-STAND_IN = {  # bundled digits shaped like the preset's own data set (given first: a new data.name resets data)
+STAND_IN = {  # data on hand shaped like the preset's own data set (given first: a new data.name resets data)
     "cifar10": ["data.name=mnist5k", "data.resolution=32", "data.channels=3"],
     "celeba": ["data.name=mnist5k", "data.resolution=64", "data.channels=3"],
     "folder": ["data.name=mnist5k", "data.resolution=64", "data.channels=3"],
+    "signals": ["data.name=sines", "data.features=1", "data.length=1024"],  # a mono clip in place of WAV files
 }
 VARIANTS = {
     "dcgan+r1+ema+schedule": [

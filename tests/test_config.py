@@ -1,4 +1,5 @@
 import dataclasses
+import importlib
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,24 @@ def test_checks_across_sections():
         load_config(overrides=["eval.extractor=incepton"])
     with pytest.raises(ConfigError, match="train.seed must be >= 0"):
         load_config(overrides=["train.seed=-1"])
+
+
+@pytest.mark.parametrize(
+    ("module", "section", "values", "message"),
+    [
+        ("gankit.data.config", "DataConfig", {"name": "mnsit"}, "unknown data set 'mnsit'.*did you mean 'mnist'"),
+        ("gankit.data.config", "DataConfig", {"kwargs": {"sizee": 3}}, "unknown key data.sizee"),
+        ("gankit.models.config", "ModelConfig", {"name": "dcgna"}, "unknown model 'dcgna'"),
+        ("gankit.losses.config", "LossConfig", {"name": "hinj"}, "unknown loss 'hinj'"),
+        ("gankit.losses.config", "LossConfig", {"penalties": {"r3": {"weight": 1}}}, "unknown penalty 'r3'"),
+        ("gankit.augment.config", "AugmentConfig", {"name": "adaa"}, "unknown augmentation 'adaa'"),
+        ("gankit.training.config", "OptimConfig", {"name": "sgd"}, "unknown optimizer 'sgd'"),
+        ("gankit.metrics.config", "EvalConfig", {"extractor": "incepton"}, "unknown feature extractor 'incepton'"),
+    ],
+)
+def test_each_package_checks_its_own_section_against_its_registry(module, section, values, message):
+    """Each section lives beside its package's registry and refuses an unknown name when built on its own."""
+    cls = getattr(importlib.import_module(module), section)
+    with pytest.raises(ConfigError, match=message):
+        cls(**values)
+    assert getattr(importlib.import_module("gankit.config"), section) is cls  # still importable from gankit.config

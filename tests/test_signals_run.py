@@ -117,7 +117,7 @@ TSTR_RATIO_FLOOR = 0.70
 def test_gunpoint_synthetic_series_train_a_classifier_and_an_untrained_generator_fails(tmp_path):
     import importlib.util
 
-    from gankit.evaluate_signals import TSTR_STEPS, tstr
+    from gankit.evaluate.signals import TSTR_STEPS, tstr
     from gankit.sample import load_run
 
     if importlib.util.find_spec("aeon") is None:

@@ -27,8 +27,7 @@ from gankit.models import ModelSpec, build_models, list_models
 from gankit.report import report
 from gankit.sample import generate, load_run, sample
 from gankit.train import resume, train
-
-__version__ = "0.1.0"
+from gankit.version import __version__  # noqa: F401  (gankit.__version__)
 
 __all__ = [
     "AugmentConfig",

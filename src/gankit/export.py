@@ -29,6 +29,7 @@ from gankit.errors import ConfigError, RunError
 from gankit.runs.checkpoint import sha256_of
 from gankit.runs.files import atomic_write_text
 from gankit.sample import LoadedRun, check_truncation, generate_from, load_run, sample_labels
+from gankit.version import __version__
 from gankit.viz.grids import save_image
 
 CHUNK = 1000  # latents per chunk: part of what a seed means, so it never changes
@@ -143,8 +144,6 @@ def generate_dataset(
 
 
 def _manifest(run: LoadedRun, n, seed, labels, class_names, truncation, fmt, out) -> dict[str, Any]:
-    from gankit import __version__
-
     counts = None
     if labels is not None:
         per_class = torch.bincount(labels, minlength=run.generator.num_classes).tolist()

@@ -11,12 +11,15 @@ import numpy as np
 import torch
 
 from gankit.data import to_uint8
+from gankit.data.signal_files import write_wav
+from gankit.data.signals import to_units
 from gankit.errors import ConfigError, RunError
 from gankit.models import ModelSpec
 from gankit.runs.checkpoint import load_checkpoint, module_state
 from gankit.runs.files import atomic_write
 from gankit.runs.run_dir import RunDir
 from gankit.viz.grids import save_grid, save_image
+from gankit.viz.traces import pick_panels, save_traces
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -184,10 +187,6 @@ def sample(
 
 
 def _write_signals(run: LoadedRun, series: torch.Tensor, labels: torch.Tensor | None, out: Path, kind: str) -> Path:
-    from gankit.data.signal_files import write_wav
-    from gankit.data.signals import to_units
-    from gankit.viz.traces import pick_panels, save_traces
-
     data = run.meta.get("data", {})
     values = to_units(series, data["units"]) if data.get("units") else series.double()
     if kind == ".npy":

@@ -1,7 +1,9 @@
-"""Checks a value parsed from YAML or the command line against a type hint, with one-line errors."""
+"""Checks a value parsed from YAML or the command line against a type hint, with one-line errors; and the two
+checks every config section shares (a positive number, a factory's keyword options)."""
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import Any, Literal, Union
@@ -80,3 +82,23 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return value
         raise fail
     return value
+
+
+def positive(where: str, value: float | None, allow_zero: bool = False) -> None:
+    """None, where a field allows it, means "off" and passes."""
+    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
+        raise ConfigError(f"{where} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def check_kwargs(registry, name: str, kwargs: dict[str, Any], where: str, skip: tuple[str, ...], common=()) -> dict:
+    """Check kwargs against the keyword parameters of the factory registered as `name`; returns them typed."""
+    factory = registry.get(name)
+    params = {p.name for p in inspect.signature(factory).parameters.values() if p.name not in skip}
+    hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory) if kwargs else {}
+    out = {}
+    for key, value in kwargs.items():
+        if key not in params:
+            valid = sorted(params) + [c for c in common if c not in params]
+            raise ConfigError(f"unknown key {where}.{key} for {registry.kind} {name!r}", f"valid: {', '.join(valid)}")
+        out[key] = coerce(value, hints.get(key, Any), f"{where}.{key}")
+    return out

@@ -15,7 +15,7 @@ from gankit.augment.registry import AUGMENTS
 from gankit.augment import ada, diffaugment  # noqa: E402,F401  isort: skip  (registers them)
 
 if TYPE_CHECKING:
-    from gankit.config import AugmentConfig
+    from gankit.augment.config import AugmentConfig
 
 
 def build_augment(section: AugmentConfig, **facts: Any):

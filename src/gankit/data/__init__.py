@@ -15,7 +15,7 @@ from gankit.errors import DataError
 from gankit.data import array, celeba, cifar10, folder, idx, mnist5k, signals, stackedmnist, toy2d  # noqa: E402,F401  isort: skip
 
 if TYPE_CHECKING:
-    from gankit.config import DataConfig
+    from gankit.data.config import DataConfig
 
 
 def build_data(section: DataConfig, seed: int) -> DataSet:

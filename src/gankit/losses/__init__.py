@@ -9,7 +9,7 @@ from gankit.losses.constraints import clip_weights
 from gankit.losses.penalties import PENALTIES, Penalty
 
 if TYPE_CHECKING:
-    from gankit.config import LossConfig
+    from gankit.losses.config import LossConfig
 
 
 def build_loss(section: LossConfig) -> tuple[AdversarialLoss, dict[str, Penalty]]:

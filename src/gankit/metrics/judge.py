@@ -14,8 +14,8 @@ from gankit.metrics.names import metric_names
 from gankit.sample import generate_from
 
 if TYPE_CHECKING:
-    from gankit.config import EvalConfig
     from gankit.data import DataSet
+    from gankit.metrics.config import EvalConfig
 
 
 class Judge:

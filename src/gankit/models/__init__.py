@@ -18,8 +18,8 @@ from gankit.models.spec import ModelSpec
 from gankit.models import dcgan, mlp, r3gan, signals, stylegan2  # noqa: E402,F401  isort: skip  (registers the families)
 
 if TYPE_CHECKING:
-    from gankit.config import ModelConfig
     from gankit.data import DataSet
+    from gankit.models.config import ModelConfig
 
 
 def build_spec(section: ModelConfig, data: DataSet) -> ModelSpec:

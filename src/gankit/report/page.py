@@ -17,8 +17,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from gankit.errors import RunError
 from gankit.report.view import RunView, read_run
 from gankit.runs.files import atomic_write_text
+from gankit.version import __version__
 from gankit.viz.curves import comparison_figure, evaluations, losses_figure, metrics_figure, readouts
 
 SLIDER = """
@@ -189,8 +191,6 @@ def _comparison(views: list[RunView]) -> str:
 
 
 def render(views: list[RunView]) -> str:
-    from gankit import __version__
-
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     index = "".join(
         f"<li><a href='#run-{i}'>#{i} {escape(v.name)}</a> ({escape(v.status)})</li>" for i, v in enumerate(views, 1)
@@ -208,8 +208,6 @@ def render(views: list[RunView]) -> str:
 
 def report(run_dirs: list[str | Path], out: str | Path = "report.html", overwrite: bool = False) -> Path:
     """Write one self-contained HTML report of the runs to `out` (never over an existing file unless told)."""
-    from gankit.errors import RunError
-
     if not run_dirs:
         raise RunError("no run folder given", "name one or more run folders made by gankit train")
     out = Path(out).expanduser()

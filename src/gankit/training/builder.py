@@ -28,8 +28,7 @@ from gankit.training.device import keep_freed_host_memory, resolve_device, resol
 from gankit.training.distributed import World, check_batch_splits, wrap_ddp
 from gankit.training.ema import EMA
 from gankit.training.objective import GANObjective
-from gankit.training.optim import build_networks
-from gankit.training.phases import Network, Phase, Regularizer
+from gankit.training.phases import Network, Phase, Regularizer, build_networks
 from gankit.training.state import GlobalRNG
 from gankit.training.stats import Stats
 from gankit.training.sync_batchnorm import convert_sync_batchnorm

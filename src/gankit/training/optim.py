@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import torch
-from torch import nn
 
 from gankit.registry import Registry
-from gankit.training.phases import Network
-
-if TYPE_CHECKING:
-    from gankit.config import OptimConfig
 
 OPTIMIZERS = Registry("optimizer")
 FUSED_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)  # fused Adam on CPU came in 2.4
@@ -47,24 +41,3 @@ def build_optimizer(name: str, params, lr: float, betas, schedule: str, total_st
     """(optimizer, LambdaLR scheduler stepped once per optimiser step)."""
     opt = OPTIMIZERS.get(name)(params, lr=lr, betas=betas)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(schedule, max(total_steps, 1)))
-
-
-def build_networks(
-    section: OptimConfig,
-    G: nn.Module,
-    D: nn.Module,
-    total_steps: int,
-    d_constraint: Callable[[nn.Module], None] | None = None,
-) -> dict[str, Network]:
-    """G and D with their optimisers and schedules: D steps every batch, G every `d_steps` batches, so each
-    schedule spans its own number of steps over the run."""
-
-    def network(name: str, module: nn.Module, lr: float, steps: int, constraint=None) -> Network:
-        s = section
-        opt, sched = build_optimizer(s.name, module.parameters(), lr, s.betas, s.lr_schedule, steps)
-        return Network(name, module, opt, sched, s.grad_clip, constraint)
-
-    return {
-        "g": network("G", G, section.lr_g, total_steps // section.d_steps),
-        "d": network("D", D, section.lr_d, total_steps, d_constraint),
-    }

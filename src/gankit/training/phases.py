@@ -8,15 +8,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from gankit.runs.checkpoint import module_state
 from gankit.training.objective import StepBatch
+from gankit.training.optim import build_optimizer
 from gankit.training.state import optimizer_state, restore_optimizer, restore_scheduler, scheduler_state
 from gankit.training.stats import Stats
+
+if TYPE_CHECKING:
+    from gankit.training.config import OptimConfig
 
 
 @dataclass
@@ -136,3 +140,24 @@ def frozen(module: nn.Module | None) -> Iterator[None]:
     finally:
         for p in params:
             p.requires_grad_(True)
+
+
+def build_networks(
+    section: OptimConfig,
+    G: nn.Module,
+    D: nn.Module,
+    total_steps: int,
+    d_constraint: Callable[[nn.Module], None] | None = None,
+) -> dict[str, Network]:
+    """G and D with their optimisers and schedules: D steps every batch, G every `d_steps` batches, so each
+    schedule spans its own number of steps over the run."""
+
+    def network(name: str, module: nn.Module, lr: float, steps: int, constraint=None) -> Network:
+        s = section
+        opt, sched = build_optimizer(s.name, module.parameters(), lr, s.betas, s.lr_schedule, steps)
+        return Network(name, module, opt, sched, s.grad_clip, constraint)
+
+    return {
+        "g": network("G", G, section.lr_g, total_steps // section.d_steps),
+        "d": network("D", D, section.lr_d, total_steps, d_constraint),
+    }

@@ -28,9 +28,9 @@ from gankit.training.checkpointer import Checkpointer
 from gankit.training.device import autocast
 from gankit.training.distributed import World
 from gankit.training.ema import EMA
+from gankit.training.interrupts import stop_on_signals
 from gankit.training.objective import GANObjective, StepBatch
 from gankit.training.phases import Network, Phase
-from gankit.training.signals import stop_on_signals
 from gankit.training.stats import Stats
 from gankit.viz.curves import plot_losses, plot_metrics
 from gankit.viz.snapshots import SampleGrids

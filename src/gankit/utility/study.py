@@ -32,6 +32,7 @@ from gankit.errors import ConfigError
 from gankit.export import export_labels
 from gankit.runs.files import atomic_write_text
 from gankit.sample import generate, load_run
+from gankit.train import train
 from gankit.utility.classify import accuracy, fit
 from gankit.utility.report import interval, plot_utility
 
@@ -93,8 +94,6 @@ def _take_balanced(data: DataSet, n: int, seed: int):
 
 def _train_gan(preset: str, subset, seed: int, work: Path, tag: str, source: Source) -> Path:
     """A GAN of `preset` trained on this subset only (saved as .npz, so the run folder repeats it)."""
-    from gankit import train
-
     images, labels = subset
     work.mkdir(parents=True, exist_ok=True)
     path = work / f"{tag}.npz"

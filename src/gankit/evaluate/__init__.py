@@ -1,4 +1,5 @@
-"""`evaluate()`: judge a trained run with named, offline metrics and write eval.json beside it."""
+"""`evaluate()`: judge a trained run with named, offline metrics and write eval.json beside it. Image and 2-D
+runs are judged here; signal runs in `signals.py` (their metrics are TimeGAN's, not features of an image net)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset
 from gankit.data.toy2d import mixture_modes, mixture_of
 from gankit.errors import ConfigError, DataError
+from gankit.evaluate.signals import evaluate_signals
 from gankit.metrics.judge import Judge
 from gankit.metrics.toy import mode_coverage
 from gankit.runs.files import atomic_write_text
@@ -55,8 +57,6 @@ def evaluate(
     run = RunDir.open(run_dir)
     loaded = load_run(run.path, checkpoint)
     if len(loaded.shape) == 2:
-        from gankit.evaluate_signals import evaluate_signals
-
         return _write(run, evaluate_signals(run, loaded, n, split, seed, repeats, quick))
     if len(loaded.shape) != 3:
         return _write(run, _evaluate_points(run, loaded, n, seed))

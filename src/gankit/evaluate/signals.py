@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from gankit.config import DataConfig
 from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset
+from gankit.data.config import DataConfig
 from gankit.errors import DataError
 from gankit.metrics.signals import classifier_accuracy, power_spectrum, signal_metrics
 from gankit.runs.run_dir import RunDir

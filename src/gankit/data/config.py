@@ -1,0 +1,31 @@
+"""The `data` section of a run config: a registered data set, its common fields and its own options."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gankit.data.registry import DATASETS
+from gankit.errors import ConfigError
+from gankit.typecheck import check_kwargs, positive
+
+
+@dataclass
+class DataConfig:
+    name: str = "mnist5k"  # registered data set: `gankit datasets`
+    root: str | None = None  # folder or file to read; None for bundled or generated data
+    split: Literal["train", "test"] = "train"  # which part of a data set that has both
+    resolution: int | None = None  # square side in pixels after load; None keeps the data set's own
+    channels: Literal[1, 3] | None = None  # 1 (grey) or 3 (RGB); None keeps the data set's own
+    max_items: int | None = None  # a seeded random subset of this many items; None uses all
+    kwargs: dict[str, Any] = field(default_factory=dict)  # the data set's own options
+
+    def __post_init__(self) -> None:
+        positive("data.resolution", self.resolution)
+        positive("data.max_items", self.max_items)
+        if self.resolution is not None and self.resolution < 4:
+            raise ConfigError(f"data.resolution must be >= 4 pixels, got {self.resolution}")
+        common = [f.name for f in dataclasses.fields(self) if f.name != "kwargs"]
+        skip = ("root", "split", "resolution")
+        self.kwargs = check_kwargs(DATASETS, self.name, self.kwargs, "data", skip, common)
