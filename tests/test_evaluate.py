@@ -88,3 +88,24 @@ def test_a_stackedmnist_run_is_judged_by_its_own_judge_with_modes_and_kl(tmp_pat
     assert 0 <= metrics["class_kl300[lenet-mnist-stacked]"] <= torch.log(torch.tensor(1000.0)).item()
     with pytest.raises(ConfigError, match="takes images of shape"):  # the digit judge cannot read 3 channels
         evaluate(run, n=100, extractor="lenet-mnist")
+
+
+def test_eval_at_a_truncation_judges_the_truncated_samples_beside_eval_json(tmp_path, conditional_run, capsys):
+    overrides = ["model.name=stylegan2", "model.channel_max=8", "model.w_dim=16", "model.mapping_layers=1"]
+    overrides += ["data.max_items=64", "train.batch_size=16", "train.epochs=1"]
+    run = train(load_config(overrides=overrides), out=tmp_path, quiet=True)
+    full = evaluate(run, n=100)
+    before = (run / "eval.json").read_bytes()
+    assert main(["eval", str(run), "--n", "100", "--truncation", "0"]) == 0
+    assert "eval_psi0.json" in capsys.readouterr().out
+    assert (run / "eval.json").read_bytes() == before  # the untruncated report stays
+    psi0 = json.loads((run / "eval_psi0.json").read_text())
+    assert psi0["truncation"] == 0.0 and "truncation" not in full
+    # psi 0 maps every latent to w_avg: one image, so no spread for recall or for the classes to cover
+    assert psi0["metrics"]["recall100[lenet-mnist]"] == 0.0
+    assert psi0["metrics"]["classes100[lenet-mnist]"] == 1
+    assert psi0["metrics"] != full["metrics"]
+    with pytest.raises(ConfigError, match="--truncation needs a style-based generator"):
+        evaluate(conditional_run, n=100, truncation=0.7)
+    with pytest.raises(ConfigError, match=r"--truncation must be in \[0, 1\]"):
+        evaluate(run, n=100, truncation=1.5)

@@ -120,14 +120,17 @@ def cmd_utility(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from gankit.evaluate import evaluate
+    from gankit.evaluate import evaluate, report_path
     from gankit.runs.run_dir import RunDir
 
-    report = evaluate(args.run_dir, args.n, args.split, args.extractor, args.seed, args.checkpoint, args.repeats)
+    report = evaluate(
+        args.run_dir, args.n, args.split, args.extractor, args.seed, args.checkpoint, args.repeats,
+        truncation=args.truncation,
+    )  # fmt: skip
     print(f"reference: {report['reference']}; {report['samples']} samples; extractor {report['extractor']['name']}")
     for key, value in report["metrics"].items():
         print(f"{key:<36} {value:.4f}" if isinstance(value, float) else f"{key:<36} {value}")
-    print(f"wrote {RunDir(args.run_dir).eval_report}")
+    print(f"wrote {report_path(RunDir(args.run_dir), args.truncation)}")
     return 0
 
 
@@ -252,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="seed of the latents and the real subset (default 0)")
     ev.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
     ev.add_argument("--repeats", type=int, default=3, help="signal runs: repeats of the post-hoc GRU scores (3)")
+    ev.add_argument(
+        "--truncation", type=float, metavar="PSI",
+        help="style-based G: judge samples at truncation psi in [0, 1] (into eval_psiPSI.json, beside eval.json)",
+    )  # fmt: skip
     ev.set_defaults(func=cmd_eval)
 
     evaluator = sub.add_parser("evaluator", help="train the domain classifier behind the metrics")

@@ -16,7 +16,7 @@ from gankit.metrics.judge import Judge
 from gankit.metrics.toy import mode_coverage
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import RunDir
-from gankit.sample import LoadedRun, generate, load_run
+from gankit.sample import LoadedRun, check_truncation, generate, load_run
 
 
 def _reference(run: RunDir, split: str | None, n: int, seed: int) -> tuple[DataSet, str]:
@@ -41,6 +41,7 @@ def evaluate(
     checkpoint: str | None = None,
     repeats: int = 3,
     quick: bool = False,
+    truncation: float | None = None,
 ) -> dict[str, Any]:
     """FID, KID, precision/recall, density/coverage, class coverage and (conditional runs) accuracy.
 
@@ -49,6 +50,8 @@ def evaluate(
     used (lenet-mnist-stacked for StackedMNIST, whose modes26k / class_kl26k are its benchmark at n=26000),
     else lenet-mnist. Results go to RUN_DIR/eval.json too.
     Signal runs get TimeGAN's scores over `repeats` (see gankit.metrics.signals; `quick` shortens them).
+    `truncation` psi judges a style-based G's truncated samples; that report goes to RUN_DIR/eval_psi{psi}.json,
+    beside (never over) the untruncated eval.json.
     """
     if n < 10:
         raise ConfigError(f"--n must be >= 10, got {n}")
@@ -56,6 +59,7 @@ def evaluate(
         raise ConfigError(f"--repeats must be >= 1, got {repeats}")
     run = RunDir.open(run_dir)
     loaded = load_run(run.path, checkpoint)
+    check_truncation(loaded.generator, truncation)  # before any work: a G without a w space, a psi outside [0, 1]
     if len(loaded.shape) == 2:
         return _write(run, evaluate_signals(run, loaded, n, split, seed, repeats, quick))
     if len(loaded.shape) != 3:
@@ -68,10 +72,16 @@ def evaluate(
         "reference": f"{reference} ({len(real)} items)",
         "samples": n,
         "seed": seed,
+        **({"truncation": truncation} if truncation is not None else {}),
         "extractor": {k: judge.ext.meta.get(k) for k in ("name", "sha256", "trained_on", "test")},
-        "metrics": judge(loaded.generator),
+        "metrics": judge(loaded.generator, truncation),
     }
-    return _write(run, report)
+    return _write(run, report, report_path(run, truncation))
+
+
+def report_path(run: RunDir, truncation: float | None = None) -> Path:
+    """Where evaluate() writes: eval.json, or eval_psi{psi}.json for truncated samples."""
+    return run.eval_report if truncation is None else run.path / f"eval_psi{truncation:g}.json"
 
 
 def _evaluate_points(run: RunDir, loaded: LoadedRun, n: int, seed: int) -> dict[str, Any]:
@@ -91,6 +101,6 @@ def _evaluate_points(run: RunDir, loaded: LoadedRun, n: int, seed: int) -> dict[
     }
 
 
-def _write(run: RunDir, report: dict[str, Any]) -> dict[str, Any]:
-    atomic_write_text(run.eval_report, json.dumps(report, indent=1))
+def _write(run: RunDir, report: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    atomic_write_text(path or run.eval_report, json.dumps(report, indent=1))
     return report

@@ -28,15 +28,16 @@ class Judge:
         self.n, self.seed = n, seed
 
     @torch.no_grad()
-    def __call__(self, G: torch.nn.Module) -> dict[str, float]:
-        """The metrics of n samples from fixed latents; uses its own RNG, so training is not perturbed."""
+    def __call__(self, G: torch.nn.Module, truncation: float | None = None) -> dict[str, float]:
+        """The metrics of n samples from fixed latents (at truncation psi, for a style-based G); uses its own RNG,
+        so training is not perturbed."""
         g = torch.Generator().manual_seed(self.seed)
         z = torch.randn(self.n, G.z_dim, generator=g)
         labels = torch.randint(G.num_classes, (self.n,), generator=g) if G.num_classes else None
         was_training = G.training
         G.eval()
         try:
-            fake_feats, probs = self.ext.run(generate_from(G, z, labels))
+            fake_feats, probs = self.ext.run(generate_from(G, z, labels, truncation=truncation))
         finally:
             G.train(was_training)
         kid_mean, kid_std = kid(self.real_feats, fake_feats)
