@@ -13,9 +13,11 @@ Points of a 2-D mixture: modes captured and the share of high-quality samples (V
 StackedMNIST, by lenet-mnist on each channel (lenet-mnist-stacked), the protocol of PacGAN / VEEGAN / R3GAN at
 `--n 26000`: modes (of 1,000 holding a sample), kl (of the predicted-mode histogram from uniform), three
 confident (share of samples whose three channels each read as one digit at p > 0.9), fid / recall.
-`--as-preset` trains each preset for its own epochs instead of a wall-time budget.
+`--as-preset` trains each preset for its own epochs instead of a wall-time budget. `--runs` judges trained
+digit runs instead, at each of `--truncations` (psi of a style-based G: fidelity against variety).
 
     python -m benchmarks.quality --presets mnist-dcgan mnist-stylegan2 --budgets 60 180 --seeds 0 1 2
+    python -m benchmarks.quality --runs runs/00000-mnist-stylegan2 --truncations 1 0.85 0.7 0.5
 
 Run it alone: the rates, and so the epochs, assume nothing else is running. Results go to docs/quality.md.
 """
@@ -69,12 +71,16 @@ def stop_if_unfinished(run) -> None:
         raise SystemExit(f"{run} was stopped before the end of its budget; its numbers would not be the budget's")
 
 
-def judge(run, config, n: int, seed: int = 0, test: torch.Tensor | None = None) -> dict[str, float]:
+def judge(
+    run, config, n: int, seed: int = 0, test: torch.Tensor | None = None, truncation: float | None = None
+) -> dict[str, float]:
     """The numbers of the run's kind. Points of a 2-D mixture: modes captured and the high-quality share. Digits:
     confident / min class share from lenet-mnist's probabilities and fid / precision / recall (and the FID
     against `test`, real held-out images, when given); for a conditional G also the share of samples classified
-    as the class asked for, overall and for its worst class."""
+    as the class asked for, overall and for its worst class. Digits only: samples at `truncation` psi."""
     loaded = load_run(run)
+    if truncation is not None and config.data.name in ("toy2d", "stackedmnist"):
+        raise SystemExit("--truncations judges runs on digits")
     if config.data.name == "toy2d":
         mixture = config.data.kwargs.get("mixture", "ring8")
         std = mixture_std(mixture, config.data.kwargs.get("std"))
@@ -82,16 +88,19 @@ def judge(run, config, n: int, seed: int = 0, test: torch.Tensor | None = None) 
         return {"modes": coverage.modes, "hq": coverage.high_quality}
     if config.data.name == "stackedmnist":
         return judge_stacks(run, loaded, n, seed)
-    images = generate(loaded, n, seed=seed)
+    images = generate(loaded, n, seed=seed, truncation=truncation)
     extractor = load_extractor("lenet-mnist")
     feats, probs = extractor.run(images)
     shares = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double() / n
-    report = evaluate(run, n=n, split="train", seed=seed)["metrics"]
+    report = evaluate(run, n=n, split="train", seed=seed, truncation=truncation)["metrics"]
     tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
     extra = {} if test is None else {"fid_test": fid(extractor.run(test)[0], feats)}
     if loaded.generator.num_classes:
         asked = torch.arange(loaded.generator.num_classes).repeat_interleave(n // loaded.generator.num_classes)
-        hit = extractor.run(generate(loaded, len(asked), seed=seed, labels=asked))[1].argmax(1) == asked
+        hit = (
+            extractor.run(generate(loaded, len(asked), seed=seed, labels=asked, truncation=truncation))[1].argmax(1)
+            == asked
+        )
         per_class = torch.stack([hit[asked == k].double().mean() for k in asked.unique()])
         extra |= {"as_asked": hit.double().mean().item(), "worst_asked": per_class.min().item()}
     return {
@@ -125,6 +134,34 @@ def judge_stacks(run, loaded, n: int, seed: int) -> dict[str, float]:
     }
 
 
+def mean_cells(results: list[dict[str, float]], columns: list[str]) -> list[str]:
+    """Each column's mean over the results, with the standard deviation when there are several."""
+    cells = []
+    for key in columns:
+        values = [r[key] for r in results]
+        spread = f" +- {statistics.stdev(values):.3f}" if len(values) > 1 else ""
+        cells.append(f"{statistics.mean(values):.3f}{spread}")
+    return cells
+
+
+def judge_runs(runs: list[str], truncations: list[float], n: int, test: torch.Tensor | None) -> int:
+    """One row per psi: the trained runs' numbers at that truncation (mean +- sd over the runs)."""
+    columns: list[str] = []
+    for psi in truncations:
+        results = []
+        for run in runs:
+            stop_if_unfinished(run)
+            config = load_config(config_file=RunDir(run).config)
+            results.append(judge(run, config, n, test=test, truncation=psi))
+            print(json.dumps({"run": str(run), "truncation": psi, **results[-1]}), file=sys.stderr, flush=True)
+        if not columns:
+            columns = list(results[0])
+            print(f"\n| truncation | runs | {' | '.join(columns)} |")
+            print("|---:|---:|" + "---:|" * len(columns))
+        print(f"| {psi:g} | {len(runs)} | {' | '.join(mean_cells(results, columns))} |", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["mnist-dcgan", "mnist-stylegan2"])
@@ -137,12 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-preset", action="store_true", help="train each run for its preset's own epochs")
     parser.add_argument("--variants", nargs="*", default=[], help="NAME=OVERRIDE[,OVERRIDE] rows besides the plain one")
     parser.add_argument("--test", help="also the FID against this labelled set's test split, NAME=ROOT")
+    parser.add_argument("--runs", nargs="+", help="judge these trained run folders instead of training")
+    parser.add_argument("--truncations", type=float, nargs="+", default=[1.0], help="--runs: psi of each row")
     args = parser.parse_args(argv)
-    columns: list[str] = []
     test = None
     if args.test:
         name, _, root = args.test.partition("=")
         test = build_dataset(name, root=root or None, split="test").x
+    if args.runs:
+        return judge_runs(args.runs, args.truncations, args.n, test)
+    columns: list[str] = []
     variants = {"": []} | {v.split("=", 1)[0]: v.split("=", 1)[1].split(",") for v in args.variants}
     for preset, (variant, extra) in ((p, v) for p in args.presets for v in variants.items()):
         settings = [*args.set, *extra]
@@ -175,11 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 columns = list(results[0])
                 print(f"\n| preset | budget | epochs | train s | {' | '.join(columns)} |")
                 print("|---|---:|---:|---:|" + "---:|" * len(columns))
-            cells = []
-            for key in columns:
-                values = [r[key] for r in results]
-                spread = f" +- {statistics.stdev(values):.3f}" if len(values) > 1 else ""
-                cells.append(f"{statistics.mean(values):.3f}{spread}")
+            cells = mean_cells(results, columns)
             label = f"{preset} {variant}".strip()
             spent = "preset" if args.as_preset else f"{args.steps} steps" if args.steps else f"{budget:.0f} s"
             print(

@@ -125,3 +125,19 @@ def test_a_stopped_run_is_never_judged_as_if_it_had_its_budget(tmp_path):
         stop_if_unfinished(run)
     (run / "checkpoints" / "final.json").write_text("{}")
     stop_if_unfinished(run)
+
+
+def test_quality_judges_trained_runs_at_each_truncation(tmp_path, capsys):
+    from benchmarks import quality
+
+    from gankit import load_config, train
+
+    overrides = ["model.name=stylegan2", "model.channel_max=8", "model.w_dim=16", "model.mapping_layers=1"]
+    overrides += ["data.max_items=64", "train.batch_size=16", "train.epochs=1", "model.condition=projection"]
+    run = train(load_config(overrides=overrides), out=tmp_path, quiet=True)
+    assert quality.main(["--runs", str(run), "--truncations", "1", "0", "--n", "100"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line.split("|") for line in out.splitlines() if line.startswith("| ")}
+    assert rows["truncation"][3].strip() == "confident" and rows["truncation"][-2].strip() == "worst_asked"
+    assert float(rows["0"][7]) == 0.0 < float(rows["1"][7])  # recall: at psi 0 every sample is w_avg's one image
+    assert (run / "eval_psi0.json").is_file() and (run / "eval_psi1.json").is_file()
