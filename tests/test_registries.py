@@ -65,6 +65,26 @@ def test_every_model_is_saved_and_rebuilt_from_its_spec(name, shape, options, tm
     assert ModelSpec.from_dict(meta["model"]) == spec
 
 
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_conditional_generator_takes_class_weights_as_a_mix_of_classes(name):
+    shape = model_shapes(name)[0]
+    torch.manual_seed(0)
+    G, _ = ModelSpec(name, 8, shape, 10, {"condition": "projection"}).build()
+    G.eval()
+    z, c = torch.randn(4, 8), torch.tensor([1, 3, 3, 7])
+
+    def draw(labels):
+        torch.manual_seed(2)  # the same per-pixel noise, where a family has it
+        with torch.no_grad():
+            return G(z, labels)
+
+    onehot = torch.nn.functional.one_hot(c, 10).float()
+    assert torch.allclose(draw(onehot), draw(c), atol=1e-5)  # a one-hot weight is the class itself
+    half = (onehot + torch.nn.functional.one_hot(torch.tensor([2, 4, 4, 8]), 10).float()) / 2
+    mixed, ends = draw(half), (draw(c), draw(c + 1))
+    assert all((mixed - end).abs().max() > 1e-4 for end in ends)  # between two classes, neither of them
+
+
 @pytest.mark.parametrize("name", PENALTIES.names())
 def test_every_penalty_is_a_differentiable_scalar_on_its_network(name):
     from gankit import build_models

@@ -53,6 +53,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from gankit.sample import sample
 
+    if args.interpolate or args.morph:
+        return _walk(args)
     path = sample(
         args.run_dir,
         args.n,
@@ -66,6 +68,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
     )
     what = f"a class grid of {args.n} samples per class" if args.class_grid else f"{args.n} samples"
     print(f"wrote {what} to {path}")
+    return 0
+
+
+def _walk(args: argparse.Namespace) -> int:
+    from gankit.errors import ConfigError
+    from gankit.walks import interpolate
+
+    if args.class_grid:
+        raise ConfigError(
+            "--class-grid does not apply to --interpolate / --morph (a conditional walk has a row per class)"
+        )
+    path = interpolate(
+        args.run_dir, args.out, args.steps, seeds=args.interpolate, classes=args.morph, seed=args.seed,
+        label=args.label, checkpoint=args.checkpoint, truncation=args.truncation, overwrite=args.overwrite,
+    )  # fmt: skip
+    a, b = args.interpolate or args.morph
+    print(f"wrote {args.steps} steps from {'seed' if args.interpolate else 'class'} {a} to {b} to {path}")
     return 0
 
 
@@ -205,6 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
     which = smp.add_mutually_exclusive_group()
     which.add_argument("--class", dest="label", type=int, help="conditional runs: generate this class only")
     which.add_argument("--class-grid", action="store_true", help="conditional runs: one row of --n samples per class")
+    walks = smp.add_mutually_exclusive_group()
+    walks.add_argument(
+        "--interpolate",
+        nargs=2,
+        type=int,
+        metavar=("SEED_A", "SEED_B"),
+        help="a latent walk from seed A's latent to seed B's (slerp in z, lerp in w); --out FILE.png or FILE.gif",
+    )
+    walks.add_argument(
+        "--morph",
+        nargs=2,
+        type=int,
+        metavar=("CLASS_A", "CLASS_B"),
+        help="conditional runs: the latent of --seed drawn as class A, then more and more as class B",
+    )
+    smp.add_argument("--steps", type=int, default=8, help="--interpolate / --morph: frames from A to B (default 8)")
     smp.set_defaults(func=cmd_sample)
 
     gen = sub.add_parser("generate", help="export a labelled synthetic data set from a run (PNG folders or .npz)")

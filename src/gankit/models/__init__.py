@@ -1,9 +1,10 @@
 """Model families. Each module registers `f(*, shape, z_dim, num_classes, **sizes) -> (generator, discriminator)`.
 
 Every generator is called as G(z, c=None) -> [N, *shape] and has `z_dim` and `num_classes` (None when
-unconditional); every discriminator as D(x, c=None) -> [N] logits, and, when built with an auxiliary
-classifier (`D.aux_classifier` true), D(x, c, classify=True) -> (logits, class logits). The training loop
-relies on nothing else.
+unconditional); c holds class indices [N] or, for a mix of classes (class morphs), float class weights [N, K].
+Every discriminator is called as D(x, c=None) -> [N] logits, and, when built with an auxiliary classifier
+(`D.aux_classifier` true), D(x, c, classify=True) -> (logits, class logits). The training loop relies on
+nothing else.
 """
 
 from __future__ import annotations

@@ -89,7 +89,9 @@ def use_memory_format(module: nn.Module, memory_format: torch.memory_format) -> 
 
 
 class LatentWithLabel(nn.Module):
-    """G's input: z, with a learned embedding of the class label appended when the generator is conditional."""
+    """G's input: z, with a learned embedding of the class label appended when the generator is conditional.
+    Labels c are class indices [N], or class weights [N, K] (float): their weighted mix of the embeddings, as
+    class morphs use."""
 
     def __init__(self, z_dim: int, num_classes: int | None, label_dim: int):
         super().__init__()
@@ -101,7 +103,8 @@ class LatentWithLabel(nn.Module):
             return z
         if c is None:
             raise ValueError("this generator is class-conditional: pass class labels c")
-        return torch.cat([z, self.embed(c).to(z.dtype)], 1)  # [N, z_dim + label_dim]
+        label = c.to(self.embed.weight.dtype) @ self.embed.weight if c.is_floating_point() else self.embed(c)
+        return torch.cat([z, label.to(z.dtype)], 1)  # [N, z_dim + label_dim]
 
 
 class DiscriminatorHead(nn.Module):

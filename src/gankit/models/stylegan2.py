@@ -58,7 +58,7 @@ class MappingNetwork(nn.Module):
         if self.embed is not None:
             if c is None:
                 raise ValueError("this generator is class-conditional: pass class labels c")
-            onehot = F.one_hot(c, self.num_classes).to(x.dtype)
+            onehot = c.to(x.dtype) if c.is_floating_point() else F.one_hot(c, self.num_classes).to(x.dtype)
             x = torch.cat([x, normalize_2nd_moment(self.embed(onehot).float())], 1)
         w = self.net(x)
         if self.training and track:
