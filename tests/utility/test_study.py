@@ -56,6 +56,16 @@ def test_real_digits_as_synthetic_score_like_real_and_noise_like_chance(digits, 
 
 
 @needs_digits
+def test_synthetic_images_of_another_size_are_resized_to_the_real_ones(digits, tmp_path):
+    from gankit.data.transforms import resize
+
+    folder, train, test, x, y = digits
+    larger = _save(folder / "larger.npz", resize(x, 32), y)  # e.g. samples of a 32-px StyleGAN2 beside 28-px digits
+    report = utility(train, test, tmp_path, synthetic=larger, **FAST)
+    assert _cas(report) > 0.9 and abs(_cas(report) - report["accuracy"]["real+aug"]["1.0"]["mean"]) < 0.03
+
+
+@needs_digits
 def test_report_files_and_gains(digits, tmp_path):
     _, train, test, _, _ = digits
     report = utility(train, test, tmp_path, synthetic=train, fractions=(0.02,), ratios=(0, 1), seeds=(0, 1), steps=100)

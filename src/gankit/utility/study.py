@@ -28,6 +28,7 @@ import torch
 
 from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset, to_uint8
+from gankit.data.transforms import convert_channels, resize
 from gankit.errors import ConfigError
 from gankit.export import export_labels
 from gankit.runs.files import atomic_write_text
@@ -145,6 +146,7 @@ def utility(
             tag = f"fraction{fraction:g}-seed{seed}"
             pool_size = max(int(max(ratios) * len(subset[0])), len(real_data))
             syn_x, syn_y = source.samples(subset, pool_size, seed, out / "gans", tag)
+            syn_x = _like(syn_x, real_data.shape)
             for name, (x, y, augment) in _training_sets(subset, (syn_x, syn_y), ratios, len(real_data)).items():
                 model = fit(x, y, classes, steps, seed, augment)
                 record(name, fraction, accuracy(model, test_data.x, test_data.labels))
@@ -162,6 +164,18 @@ def _source(synthetic: str | None, train_gan: str | None, budget_steps, budget_e
     if (path / "config.yaml").is_file():
         return Source(run=str(path))
     return Source(exported=load_data(synthetic, "train"))
+
+
+def _like(images: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Synthetic images in the real data's channels and size (a 32-px StyleGAN2 beside 28-px digits), resized
+    as the loaders resize; the classifier takes one input shape."""
+    if tuple(images.shape[1:]) == tuple(shape):
+        return images
+    if len(shape) != 3 or shape[1] != shape[2] or images.shape[-1] != images.shape[-2]:
+        raise ConfigError(
+            f"synthetic items are {tuple(images.shape[1:])}, the real ones {tuple(shape)}: no resize fits"
+        )
+    return convert_channels(resize(images, shape[1]), shape[0])
 
 
 def _training_sets(subset, synthetic, ratios, cas_size: int) -> dict[str, tuple]:
