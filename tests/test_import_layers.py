@@ -151,7 +151,7 @@ def test_the_package_imports_no_module_that_imports_it_back():
 
 def test_every_module_has_a_layer():
     missing = [name for name in modules() if layer_of(name) is None]
-    assert not missing, f"add these modules to LAYERS in tests/test_layers.py: {missing}"
+    assert not missing, f"add these modules to LAYERS in tests/test_import_layers.py: {missing}"
 
 
 @pytest.mark.parametrize("name", sorted(modules()))
