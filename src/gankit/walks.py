@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from gankit.data import to_uint8
 from gankit.errors import ConfigError, RunError
 from gankit.runs.files import atomic_write
-from gankit.sample import LoadedRun, check_truncation, load_run
-from gankit.viz.grids import grid_array, save_grid
+from gankit.sample import LoadedRun, check_truncation, load_run, sample_labels
+from gankit.viz.grids import grid_image, save_grid
 
 GIF_FRAME_MS = 80  # per frame; the animation runs there and back
 
@@ -43,8 +42,10 @@ def _styled(G: torch.nn.Module) -> bool:
     return hasattr(G, "mapping") and hasattr(G, "synthesis")
 
 
-def _synthesise(G: torch.nn.Module, w: torch.Tensor) -> torch.Tensor:
-    return G.synthesis(w[:, None].expand(-1, G.num_ws, -1))
+def _lerp_in_w(G: torch.nn.Module, a, b, t: torch.Tensor, options: dict) -> list[torch.Tensor]:
+    """Frames of a style-based G along the straight line from the w of (z, c) `a` to that of `b`."""
+    wa, wb = (G.mapping(z, c, **options, track=False) for z, c in (a, b))
+    return [G.synthesis(torch.lerp(wa, wb, float(f))[:, None].expand(-1, G.num_ws, -1)) for f in t]
 
 
 @torch.inference_mode()
@@ -53,15 +54,12 @@ def walk(run: LoadedRun, a: int, b: int, steps: int, label: int | None = None, t
     the one `label`), one row for an unconditional run."""
     G = run.generator
     options = check_truncation(G, truncation)
-    rows = _rows(G, label)
+    rows = _rows(run, label)
     t = torch.linspace(0, 1, steps)
     za, zb = (_latent(s, G.z_dim).expand(len(rows) if rows is not None else 1, -1) for s in (a, b))
     if _styled(G):
-        wa, wb = (G.mapping(z, rows, **options, track=False) for z in (za, zb))
-        frames = [_synthesise(G, torch.lerp(wa, wb, float(f))) for f in t]
-    else:
-        frames = [G(z, rows) for z in slerp(za, zb, t)]
-    return torch.stack(frames, 1).float()  # [rows, steps, C, H, W]
+        return torch.stack(_lerp_in_w(G, (za, rows), (zb, rows), t, options), 1).float()  # [rows, steps, C, H, W]
+    return torch.stack([G(z, rows) for z in slerp(za, zb, t)], 1).float()
 
 
 @torch.inference_mode()
@@ -76,26 +74,20 @@ def morph(run: LoadedRun, seed: int, a: int, b: int, steps: int, truncation: flo
             raise ConfigError(f"--morph classes must be in 0..{G.num_classes - 1}, got {k}")
     z = _latent(seed, G.z_dim)
     t = torch.linspace(0, 1, steps)
-    ends = torch.tensor([a]), torch.tensor([b])
     if _styled(G):
-        wa, wb = (G.mapping(z, c, **options, track=False) for c in ends)
-        frames = [_synthesise(G, torch.lerp(wa, wb, float(f))) for f in t]
+        frames = _lerp_in_w(G, (z, torch.tensor([a])), (z, torch.tensor([b])), t, options)
     else:
         onehot = torch.eye(G.num_classes)
         frames = [G(z, torch.lerp(onehot[a], onehot[b], float(f))[None]) for f in t]
     return torch.stack(frames, 1).float()
 
 
-def _rows(G: torch.nn.Module, label: int | None) -> torch.Tensor | None:
-    if not G.num_classes:
-        if label is not None:
-            raise ConfigError("--class needs a class-conditional run")
-        return None
-    if label is None:
-        return torch.arange(G.num_classes)
-    if not 0 <= label < G.num_classes:
-        raise ConfigError(f"--class must be in 0..{G.num_classes - 1}, got {label}")
-    return torch.tensor([label])
+def _rows(run: LoadedRun, label: int | None) -> torch.Tensor | None:
+    """The class of each walk's row: every class of a conditional run, or the one asked for; None when
+    unconditional (which refuses --class, as `gankit sample` does)."""
+    if label is None and run.generator.num_classes:
+        return torch.arange(run.generator.num_classes)
+    return sample_labels(run, 1, label, torch.Generator())
 
 
 def save_frames(images: torch.Tensor, out: Path) -> Path:
@@ -105,12 +97,7 @@ def save_frames(images: torch.Tensor, out: Path) -> Path:
     pixels = to_uint8(images.flatten(0, 1)).view(rows, steps, *images.shape[2:])
     if out.suffix.lower() == ".png":
         return save_grid(pixels.flatten(0, 1), out, nrow=steps)
-    scale = max(1, 64 // images.shape[-1])
-    frames = []
-    for i in [*range(steps), *range(steps - 2, 0, -1)]:
-        array = grid_array(pixels[:, i], nrow=1)
-        img = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-        frames.append(img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST))
+    frames = [grid_image(pixels[:, i], nrow=1) for i in [*range(steps), *range(steps - 2, 0, -1)]]
     return atomic_write(
         out,
         lambda tmp: frames[0].save(

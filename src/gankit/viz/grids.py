@@ -25,18 +25,29 @@ def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> n
     return out
 
 
-def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
-    """Write a uint8 [H, W, C] array as PNG (atomically), upscaled by `scale` with nearest neighbour."""
+def to_pil(array: np.ndarray, scale: int = 1) -> Image.Image:
+    """A uint8 [H, W, C] array as a PIL image, upscaled by `scale` with nearest neighbour."""
     img = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return img
+
+
+def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
+    """Write a uint8 [H, W, C] array as PNG (atomically), upscaled by `scale` with nearest neighbour."""
+    img = to_pil(array, scale)
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
+    """uint8 [N, C, H, W] images as one grid image; small images are upscaled to stay visible."""
+    return to_pil(grid_array(images, nrow), max(1, 64 // images.shape[-1]))
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
     """Save uint8 [N, C, H, W] images as one PNG grid; small images are upscaled to stay visible."""
-    scale = max(1, 64 // images.shape[-1])
-    return save_image(grid_array(images, nrow), path, scale)
+    img = grid_image(images, nrow)
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
 def save_scatter(points: torch.Tensor, path: str | Path, reference: torch.Tensor | None = None) -> Path:
