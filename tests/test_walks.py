@@ -16,12 +16,6 @@ STYLED = ["model.name=stylegan2", "model.channel_max=8", "model.w_dim=16", "mode
 
 
 @pytest.fixture(scope="module")
-def cond_run(tmp_path_factory):
-    overrides = [*SMALL, "model.g_width=8", "model.d_width=8"]  # the default preset: a conditional DCGAN
-    return train(load_config(overrides=overrides), out=tmp_path_factory.mktemp("c"), quiet=True)
-
-
-@pytest.fixture(scope="module")
 def styled_run(tmp_path_factory):
     overrides = [*SMALL, *STYLED, "model.condition=projection"]
     return train(load_config("mnist-stylegan2", overrides=overrides), out=tmp_path_factory.mktemp("s"), quiet=True)

@@ -30,13 +30,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from gankit.runs.run_dir import RunDir
     from gankit.train import resume, train
     from gankit.training.distributed import is_main_process
+    from gankit.training.init_from import split_source
 
     if args.resume:
-        if args.set:
-            raise ConfigError("--resume continues a run as it was configured: leave out --set")
+        if args.set or args.init_from:
+            raise ConfigError("--resume continues a run as it was configured: leave out --set and --init-from")
         run_dir = resume(args.resume, quiet=args.quiet)
     else:
         config = load_config(args.preset, args.config, args.set or [])
+        if args.init_from:  # absolute in config.yaml, so the run repeats from any folder
+            source, checkpoint = split_source(args.init_from)
+            config.train.init_from = str(source.resolve()) + (f":{checkpoint}" if checkpoint else "")
         run_dir = train(config, out=args.out, name=args.name or args.preset, quiet=args.quiet)
     if is_main_process() and RunDir(run_dir).finished:
         print(_summary(run_dir))
@@ -103,6 +107,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
         args.checkpoint,
     )
     print(f"wrote {args.n} samples to {out} (manifest beside them)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gankit.onnx_export import export_onnx
+
+    record = export_onnx(args.run_dir, args.onnx, args.checkpoint, args.truncation, args.overwrite)
+    inputs = ", ".join(f"{k} {v['dtype']} {v['shape']}" for k, v in record["inputs"].items())
+    print(
+        f"wrote {args.onnx} (opset {record['opset']}; {inputs} -> images {record['output']['shape']}); "
+        f"onnxruntime matches PyTorch to {record['check']['max_abs_difference']:.1e}"
+    )
+    return 0
+
+
+def cmd_invert(args: argparse.Namespace) -> int:
+    from gankit.invert import invert_files
+
+    options = {"space": args.space, "label": args.label, "steps": args.steps, "seed": args.seed}
+    options |= {"feature_weight": args.feature_weight, "extractor": args.extractor}
+    report = invert_files(args.run_dir, args.images, args.out, args.checkpoint, **options)
+    nearest = report.get("mean_nearest_train_mse")
+    scale = "" if nearest is None else f"; their nearest training items: {nearest:.4f}"
+    print(
+        f"wrote {len(report['images'])} inversions ({report['space']}) to {args.out}: "
+        f"mean pixel MSE {report['mean_mse']:.4f}{scale} (inversion.json)"
+    )
     return 0
 
 
@@ -206,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. train.epochs=5 or optim.lr_g=1e-4"
     )
+    train.add_argument(
+        "--init-from",
+        metavar="RUN[:CHECKPOINT]",
+        help="start G, D and the EMA from a trained run (fine-tuning; default checkpoint: final, else newest)",
+    )
     train.add_argument("--out", default="runs", help="parent folder for the numbered run folder (default: runs)")
     train.add_argument("--name", help="run folder name after its number (default: the preset or data-model)")
     train.add_argument("--quiet", action="store_true", help="no progress bar; one log line per epoch")
@@ -254,6 +290,27 @@ def build_parser() -> argparse.ArgumentParser:
     classes.add_argument("--class", dest="label", type=int, help="conditional runs: this class only")
     classes.add_argument("--balanced", action="store_true", help="conditional runs: the same count of every class")
     gen.set_defaults(func=cmd_generate)
+
+    ex = sub.add_parser("export", help="the generator as an ONNX graph, checked in onnxruntime against PyTorch")
+    ex.add_argument("run_dir", help="a run folder made by `gankit train`")
+    ex.add_argument("--onnx", required=True, metavar="FILE.onnx", help="the graph to write (FILE.onnx.json beside it)")
+    ex.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
+    ex.add_argument("--truncation", type=float, metavar="PSI", help="style-based runs: bake truncation psi in")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing FILE.onnx")
+    ex.set_defaults(func=cmd_export)
+
+    inv = sub.add_parser("invert", help="find the latents from which a run draws given images (GAN inversion)")
+    inv.add_argument("run_dir", help="a run folder made by `gankit train`")
+    inv.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders of them")
+    inv.add_argument("--out", required=True, help="a new folder: latents.npy, ORIGINAL|FIT PNGs, inversion.json")
+    inv.add_argument("--space", choices=["z", "w", "w+"], help="latent to fit (default: w for style-based G, else z)")
+    inv.add_argument("--class", dest="label", type=int, help="conditional runs: fit in this class (default: try all)")
+    inv.add_argument("--steps", type=int, default=300, help="Adam steps on the latents (default 300)")
+    inv.add_argument("--feature-weight", type=float, default=1.0, help="weight of the feature loss (0: pixels only)")
+    inv.add_argument("--extractor", help="features of the loss (default lenet-mnist, if it takes the run's images)")
+    inv.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
+    inv.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
+    inv.set_defaults(func=cmd_invert)
 
     ut = sub.add_parser("utility", help="does synthetic data help a classifier? accuracy with 95%% intervals")
     ut.add_argument(

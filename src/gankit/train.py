@@ -51,7 +51,7 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
         elif world.main:
             run.remove_outputs()
         world.barrier()
-        parts = build_parts(config, world, device)
+        parts = build_parts(config, world, device, initialise=not started)
         trainer = build_trainer(parts, run, quiet)
         if started:
             record = run.latest_checkpoint(final=False)

@@ -18,12 +18,17 @@ class DataConfig:
     split: Literal["train", "test"] = "train"  # which part of a data set that has both
     resolution: int | None = None  # square side in pixels after load; None keeps the data set's own
     channels: Literal[1, 3] | None = None  # 1 (grey) or 3 (RGB); None keeps the data set's own
+    classes: list[int] | None = None  # keep only these classes (labels unchanged); None keeps all
+    per_class: int | None = None  # a seeded random subset of this many items of each class; None uses all
     max_items: int | None = None  # a seeded random subset of this many items; None uses all
     kwargs: dict[str, Any] = field(default_factory=dict)  # the data set's own options
 
     def __post_init__(self) -> None:
         positive("data.resolution", self.resolution)
         positive("data.max_items", self.max_items)
+        positive("data.per_class", self.per_class)
+        if self.classes is not None and (not self.classes or len(set(self.classes)) != len(self.classes)):
+            raise ConfigError(f"data.classes must list distinct class indices, got {self.classes}")
         if self.resolution is not None and self.resolution < 4:
             raise ConfigError(f"data.resolution must be >= 4 pixels, got {self.resolution}")
         common = [f.name for f in dataclasses.fields(self) if f.name != "kwargs"]

@@ -20,11 +20,14 @@ from gankit.sample import LoadedRun, check_truncation, generate, load_run
 
 
 def _reference(run: RunDir, split: str | None, n: int, seed: int) -> tuple[DataSet, str]:
-    """Real items to compare with: the run's data set, its test split when it has one (or as asked)."""
+    """Real items to compare with: the run's data set, its test split when it has one (or as asked); of a run
+    on some classes (data.classes), those classes, but every item of them, not the data.per_class few."""
     cfg = load_config(config_file=run.config).data
     for candidate in [split] if split else ["test", "train"]:
         try:
-            data = build_dataset(cfg.name, cfg.root, candidate, cfg.resolution, cfg.channels, n, seed, **cfg.kwargs)
+            data = build_dataset(
+                cfg.name, cfg.root, candidate, cfg.resolution, cfg.channels, n, seed, cfg.classes, **cfg.kwargs
+            )
             return data, f"{cfg.name}/{candidate}"
         except DataError:
             if split:

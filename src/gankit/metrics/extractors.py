@@ -44,6 +44,13 @@ class Extractor:
         """The image shape it takes, or None for any (Inception resizes)."""
         return None if self.meta.get("shape") is None else tuple(self.meta["shape"])
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable features [N, F] of float images [N, C, H, W] in [-1, 1], resized to the extractor's."""
+        if self.shape is not None and tuple(x.shape[2:]) != self.shape[1:]:
+            # e.g. digits trained at 32x32 for a 28x28 judge: resized as FID resizes for Inception
+            x = F.interpolate(x, size=self.shape[1:], mode="bilinear", antialias=True, align_corners=False)
+        return self.model.features(x)
+
     @torch.inference_mode()
     def run(self, images: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
         """(features float64 [N, F], probabilities [N, K]) of uint8 images or images in [-1, 1]; square images of
@@ -58,10 +65,7 @@ class Extractor:
         device = next(self.model.parameters()).device
         for part in images.split(batch_size):
             part = part.to(device)
-            x = to_model_range(part) if part.dtype == torch.uint8 else part.float()
-            if resize:  # e.g. digits trained at 32x32 for a 28x28 judge: resized as FID resizes for Inception
-                x = F.interpolate(x, size=self.shape[1:], mode="bilinear", antialias=True, align_corners=False)
-            h = self.model.features(x)
+            h = self.features(to_model_range(part) if part.dtype == torch.uint8 else part.float())
             feats.append(h.double().cpu())
             probs.append(F.softmax(self.model.head(h), 1).cpu())
         return torch.cat(feats), torch.cat(probs)

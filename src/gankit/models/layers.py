@@ -131,6 +131,9 @@ class DiscriminatorHead(nn.Module):
         return self.aux(h)  # [N, K] class logits
 
 
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d)
+
+
 class HeadDiscriminator(nn.Module):
     """A discriminator whose subclass maps (x, c) to features [N, F]; `self.head` (a DiscriminatorHead) scores them."""
 
@@ -143,6 +146,19 @@ class HeadDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
+
+    def input_blocks(self) -> list[list[nn.Module]]:
+        """The feature layers with weights, from the input on, each with the norm that follows it: what FreezeD
+        (`optim.freeze_d: k`) freezes the first k of. By default the weighted members of `self.body`."""
+        blocks: list[list[nn.Module]] = []
+        for layer in getattr(self, "body", ()):
+            if next(layer.parameters(), None) is None:
+                continue
+            if isinstance(layer, _NORMS) and blocks:
+                blocks[-1].append(layer)
+            else:
+                blocks.append([layer])
+        return blocks
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None, classify: bool = False):
         """[N] logits (the sigmoid lives in the loss); with `classify`, also [N, K] class logits (AC-GAN).

@@ -37,7 +37,7 @@ class MLPGenerator(nn.Module):
         self.out = nn.Tanh() if output == "tanh" else nn.Identity()
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.out(self.net(self.input(z, c))).view(len(z), *self.shape)  # [N, *shape]
+        return self.out(self.net(self.input(z, c))).unflatten(1, self.shape)  # [N, *shape]
 
 
 class MLPDiscriminator(HeadDiscriminator):

@@ -66,7 +66,7 @@ class Conv1dGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.project(self.input(z, c)).view(len(z), self.widths[0], self.base)
+        h = self.project(self.input(z, c)).unflatten(1, (self.widths[0], self.base))
         return self.body(h)[:, :, : self.shape[1]]  # [N, C, L] in [-1, 1]
 
 
@@ -163,6 +163,9 @@ class RecurrentDiscriminator(HeadDiscriminator):
         super().__init__()
         self.rnn = nn.GRU(shape[0], hidden, layers, batch_first=True)
         self.head = DiscriminatorHead(hidden, num_classes, condition == "projection", aux)
+
+    def input_blocks(self) -> list[list[nn.Module]]:
+        return [[self.rnn]]  # its layers are one module: all or none
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         h, _ = self.rnn(x.transpose(1, 2))

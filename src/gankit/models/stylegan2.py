@@ -90,7 +90,7 @@ class SynthesisBlock(nn.Module):
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor):
         """ws [N, num_ws + 1, w_dim]: one per conv, the last for the RGB output (shared with the next block)."""
         if self.const is not None:
-            x = self.const[None].expand(len(ws), -1, -1, -1)
+            x = self.const[None].expand(ws.shape[0], -1, -1, -1)
         for i, (conv, noise, bias) in enumerate(zip(self.convs, self.noises, self.biases)):
             x = lrelu(noise(conv(x, ws[:, i])) + bias[None, :, None, None].to(x.dtype))
         rgb = self.to_rgb(x, ws[:, -1]) + self.rgb_bias[None, :, None, None].to(x.dtype)
@@ -193,6 +193,13 @@ class StyleGAN2Discriminator(HeadDiscriminator):
         self.conv = EqualConv2d(ch + 1, ch, 3, act=True)
         self.fc = EqualLinear(ch * base * base, ch, act=True)
         self.head = EqualizedHead(ch, num_classes, condition == "projection", aux)
+
+    def input_blocks(self) -> list[list[nn.Module]]:
+        """Its resolution blocks from the top (from_rgb in the first, as in StyleGAN2-ADA's freezing), then the
+        base conv and fc."""
+        groups: list[list[nn.Module]] = [[b] for b in self.blocks] or [[]]
+        groups[0].insert(0, self.from_rgb)
+        return [*groups, [self.conv], [self.fc]]
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         x = self.blocks(self.from_rgb(x))

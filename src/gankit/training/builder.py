@@ -27,6 +27,7 @@ from gankit.training.checkpointer import Checkpointer
 from gankit.training.device import keep_freed_host_memory, resolve_device, resolve_precision, set_deterministic
 from gankit.training.distributed import World, check_batch_splits, wrap_ddp
 from gankit.training.ema import EMA
+from gankit.training.init_from import freeze_d, init_networks
 from gankit.training.objective import GANObjective
 from gankit.training.phases import Network, Phase, Regularizer, build_networks
 from gankit.training.state import GlobalRNG
@@ -57,6 +58,7 @@ class Parts:
     networks: dict[str, Network]
     phases: list[Phase]
     stateful: list  # penalties and augmentations with running state (checkpointed)
+    init: dict | None = None  # the checkpoint train.init_from loaded, when it did
 
     @property
     def default_name(self) -> str:
@@ -64,11 +66,16 @@ class Parts:
 
 
 def build_parts(
-    config: RunConfig, world: World | None = None, device: torch.device | None = None, data: DataSet | None = None
+    config: RunConfig,
+    world: World | None = None,
+    device: torch.device | None = None,
+    data: DataSet | None = None,
+    initialise: bool = True,
 ) -> Parts:
     """Data, networks on their device and in their layout, objective, optimisers and phases.
 
-    `data` replaces the configured data set (benchmarks feed synthetic data of the same shape). Under torchrun
+    `data` replaces the configured data set (benchmarks feed synthetic data of the same shape). `initialise`
+    False skips train.init_from (a resumed run's checkpoint replaces those weights anyway). Under torchrun
     `world` is this process's rank: G and D train in DistributedDataParallel and train.batch_size is the global
     batch, split evenly over the processes.
     """
@@ -93,6 +100,10 @@ def build_parts(
     ema = None
     if o.ema_decay is not None or o.ema_half_life is not None:
         ema = EMA(G, o.ema_decay, o.ema_half_life, o.ema_rampup, images_per_update=t.batch_size * o.d_steps)
+    init = None
+    if t.init_from is not None and initialise:  # before DDP: its wrapper broadcasts rank 0's weights as they are
+        init = init_networks(t.init_from, spec.name, G, D, None if ema is None else ema.module)
+    freeze_d(D, o.freeze_d)
     G_train, D_train = G, D
     if world.size > 1:
         rng.seed()  # from here on each rank draws its own dropout and penalty noise
@@ -137,7 +148,7 @@ def build_parts(
     stateful = [part for part in (*penalties.values(), augment, anneal) if hasattr(part, "state")]
     return Parts(
         config, world, device, precision, seeds, rng, data, spec, G, D, ema, sampler, objective, networks, phases,
-        stateful,
+        stateful, init,
     )  # fmt: skip
 
 
@@ -169,6 +180,7 @@ def build_trainer(parts: Parts, run: RunDir, quiet: bool = False) -> Trainer:
     meta = {
         "model": parts.spec.to_dict(),
         "data": {"name": c.data.name, "class_names": parts.data.class_names, **_units(parts.data)},
+        **({"init_from": parts.init} if parts.init else {}),
     }
     state = [*parts.networks.values(), *([] if parts.ema is None else [parts.ema])]
     state += [stats, grids, log, parts.objective, *parts.stateful, parts.rng]
@@ -209,8 +221,11 @@ def describe(parts: Parts, run: RunDir) -> str:
     if world.size > 1:
         batch += f" = {world.size} processes x {sampler.local_batch}"
     where = f"{parts.device}" if world.size == 1 else f"{world.size} x {parts.device.type} (DDP)"
+    start = f"from {parts.init['run']}:{parts.init['checkpoint']} | " if parts.init else ""
+    if c.optim.freeze_d:
+        start += f"D's first {c.optim.freeze_d} blocks frozen | "
     return (
-        f"gankit: {c.model.name} on {c.data.name} ({len(parts.data)} items of {shape}) | "
+        f"gankit: {c.model.name} on {c.data.name} ({len(parts.data)} items of {shape}) | {start}"
         f"G {_count(parts.G)} D {_count(parts.D)} params | "
         f"batch {batch}, {len(sampler)} steps/epoch x {c.train.epochs} epochs | {where} {parts.precision} | -> {run}"
     )

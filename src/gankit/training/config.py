@@ -23,11 +23,13 @@ class OptimConfig:
     ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
     ema_half_life: int | None = None  # or: the EMA's half-life in real images (StyleGAN2: 10,000 x batch / 32)
     ema_rampup: float | None = None  # with ema_half_life: at most this fraction of the images seen (0.05)
+    freeze_d: int = 0  # FreezeD (Mo et al. 2020): D's first k weighted blocks from the input keep their weights
 
     def __post_init__(self) -> None:
         OPTIMIZERS.get(self.name)
         for name in ("lr_g", "lr_d", "grad_clip", "d_steps", "ema_half_life", "ema_rampup"):
             positive(f"optim.{name}", getattr(self, name))
+        positive("optim.freeze_d", self.freeze_d, allow_zero=True)
         if self.ema_decay is not None and self.ema_half_life is not None:
             raise ConfigError("give optim.ema_decay or optim.ema_half_life, not both")
         if self.ema_rampup is not None and self.ema_half_life is None:
@@ -82,6 +84,7 @@ class TrainConfig:
     sync_batchnorm: bool = False  # under torchrun: BatchNorm statistics over the global batch, not each rank's
     on_divergence: Literal["stop", "rollback"] = "stop"  # on NaN/Inf: stop, or reload the last checkpoint
     rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
+    init_from: str | None = None  # RUN[:checkpoint]: start G, D and the EMA from a trained run's weights
 
     def __post_init__(self) -> None:
         positive("train.epochs", self.epochs)
