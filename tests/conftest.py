@@ -11,6 +11,12 @@ def _seed_and_threads():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path_factory, monkeypatch):
+    """Prepared data sets go to a temporary folder, never the user's ~/.cache."""
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path_factory.getbasetemp() / "gankit-cache"))
+
+
 @pytest.fixture
 def shared_mnist() -> Path:
     """The real MNIST test set (IDX), present in CI beside the checkout; tests skip without it."""

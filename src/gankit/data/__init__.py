@@ -1,13 +1,18 @@
-"""Named data sets. Each module registers a factory `f(*, root, split, resolution, **options) -> DataSet`."""
+"""Named data sets. Each module registers a factory `f(*, root, split, resolution, **options)` that returns a
+DataSet in memory, or for sets of image files a FileIndex, which build_dataset decodes (or opens prepared)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
 from gankit.data.base import DataSet, to_model_range, to_uint8
+from gankit.data.cache import AUTO_FILES, MEMORY_LIMIT, FileIndex, Storage, prepared, prepared_array
+from gankit.data.disk import DiskImages
+from gankit.data.folder import load_images
 from gankit.data.registry import DATASETS
 from gankit.data.transforms import convert_channels, resize
 from gankit.errors import DataError
@@ -22,8 +27,19 @@ if TYPE_CHECKING:
 def build_data(section: DataConfig, seed: int) -> DataSet:
     """The data set a config's data section names; `seed` picks the data.max_items subset."""
     s = section
+    storage = Storage(s.cache, s.cache_dir, s.skip_unreadable, s.in_memory)
     return build_dataset(
-        s.name, s.root, s.split, s.resolution, s.channels, s.max_items, seed, s.classes, s.per_class, **s.kwargs
+        s.name,
+        s.root,
+        s.split,
+        s.resolution,
+        s.channels,
+        s.max_items,
+        seed,
+        s.classes,
+        s.per_class,
+        storage,
+        **s.kwargs,
     )
 
 
@@ -37,15 +53,31 @@ def build_dataset(
     seed: int = 0,
     classes: Sequence[int] | None = None,
     per_class: int | None = None,
+    storage: Storage | None = None,
     **options,
 ) -> DataSet:
-    """Load a registered data set whole, then resize / convert channels once and take a seeded subset: the items
-    of `classes` (labels and class names unchanged, so a model keeps its label space), `per_class` of each
-    class, then `max_items` in all."""
-    data = DATASETS.get(name)(root=root, split=split, resolution=resolution, **options)
-    if data.is_image:
+    """Load a registered data set, resized and converted once, then take a seeded subset: the items of `classes`
+    (labels and class names unchanged, so a model keeps its label space), `per_class` of each class, then
+    `max_items` in all. Files are decoded, or a prepared cache opened, as `storage` says (gankit.data.cache)."""
+    storage = storage or Storage()
+    made = DATASETS.get(name)(root=root, split=split, resolution=resolution, **options)
+    source = {"name": name, "split": split, "resolution": resolution, "channels": channels, "options": options}
+    if isinstance(made, FileIndex):
+        source["root"] = str(made.root.resolve())
+        data = _decoded(made, source, channels, storage)
+    elif storage.cache and made.is_image:
+        if root is None:
+            raise DataError(
+                f"data set {name!r} is bundled or generated: it has no files to prepare", "set data.cache=false"
+            )
+        made.x = convert_channels(resize(made.x, resolution), channels)
+        source["root"] = str(Path(root).expanduser().resolve())
+        data = prepared_array(made, Path(source["root"]), source, storage)
+    else:
+        data = made
+    if data.is_image and not isinstance(data.x, DiskImages):
         data.x = convert_channels(resize(data.x, resolution), channels)
-    elif resolution is not None or channels is not None:
+    elif not data.is_image and (resolution is not None or channels is not None):
         kind = "signals" if data.is_signal else "points"
         raise DataError(f"data set {name!r} holds {kind}, not images: leave data.resolution and data.channels unset")
     if (classes is not None or per_class is not None) and data.labels is None:
@@ -69,8 +101,20 @@ def build_dataset(
     return data
 
 
+def _decoded(index: FileIndex, source: dict, channels: int | None, storage: Storage) -> DataSet:
+    """A file-based set: through its cache (from AUTO_FILES files on, or as data.cache says), else decoded here."""
+    if storage.cache if storage.cache is not None else len(index.files) >= AUTO_FILES:
+        return prepared(index, source, channels, storage)
+    labels = None if index.labels is None else torch.tensor(index.labels)
+    return DataSet(index.name, load_images(index.files, index.resolution, index.crop), labels, index.class_names)
+
+
 def _keep(data: DataSet, keep: torch.Tensor) -> None:
-    data.x = data.x[keep]
+    if isinstance(data.x, DiskImages):  # a subset small enough for memory is read into it, as a small set is
+        view = data.x.subset(keep)
+        data.x = view[:] if len(view) * view.row_bytes <= MEMORY_LIMIT else view
+    else:
+        data.x = data.x[keep]
     data.labels = None if data.labels is None else data.labels[keep]  # units stay: the scale of the whole set
 
 
@@ -79,4 +123,13 @@ def list_datasets() -> list[tuple[str, str]]:
     return DATASETS.describe()
 
 
-__all__ = ["DATASETS", "DataSet", "build_data", "build_dataset", "list_datasets", "to_model_range", "to_uint8"]
+__all__ = [
+    "DATASETS",
+    "DataSet",
+    "Storage",
+    "build_data",
+    "build_dataset",
+    "list_datasets",
+    "to_model_range",
+    "to_uint8",
+]

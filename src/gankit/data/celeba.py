@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from gankit.data.base import DataSet
-from gankit.data.folder import load_images
+from gankit.data.cache import FileIndex
 from gankit.data.registry import DATASETS
 from gankit.errors import DataError
 
@@ -35,7 +33,7 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
 @DATASETS.register("celeba")
 def celeba(
     *, root: str | None, split: str, resolution: int | None, attribute: str | None = None, crop: int | None = 140
-) -> DataSet:
+) -> FileIndex:
     """CelebA faces, 178x218 centre-cropped to `crop` then resized (64x64 by default); `attribute` gives labels."""
     if root is None:
         raise DataError("data set 'celeba' needs data.root: the folder holding img_align_celeba/", SOURCE)
@@ -58,7 +56,6 @@ def celeba(
         if missing:
             raise DataError(f"{attr_path} has no row for {missing[0]} ({len(missing)} images unlisted)")
         column = names.index(attribute)
-        labels = torch.tensor([int(table[p.name][column]) for p in files])
+        labels = [int(table[p.name][column]) for p in files]
         class_names = [f"not {attribute}", attribute]
-    x = load_images(files, resolution or 64, crop)
-    return DataSet("celeba", x, labels, class_names)
+    return FileIndex("celeba", base, files, labels, class_names, resolution or 64, crop)

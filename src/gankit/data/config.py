@@ -21,6 +21,10 @@ class DataConfig:
     classes: list[int] | None = None  # keep only these classes (labels unchanged); None keeps all
     per_class: int | None = None  # a seeded random subset of this many items of each class; None uses all
     max_items: int | None = None  # a seeded random subset of this many items; None uses all
+    cache: bool | None = None  # decode image files once into a cache folder; None: for 10,000 files or more
+    cache_dir: str | None = None  # where caches live; None: $GANKIT_CACHE, else ~/.cache/gankit/data
+    skip_unreadable: bool = False  # prepare without the image files that cannot be decoded (listed), not refuse
+    in_memory: bool | None = None  # hold a prepared set in memory; None: when under 1 GiB, else read from disk
     kwargs: dict[str, Any] = field(default_factory=dict)  # the data set's own options
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from gankit.data.base import DataSet
+from gankit.data.cache import FileIndex
 from gankit.data.registry import DATASETS
 from gankit.data.transforms import pil_to_array
 from gankit.errors import DataError
@@ -38,7 +38,7 @@ def _images_in(folder: Path) -> list[Path]:
 
 
 @DATASETS.register("folder")
-def folder(*, root: str | None, split: str, resolution: int | None) -> DataSet:
+def folder(*, root: str | None, split: str, resolution: int | None) -> FileIndex:
     """Any folder of images (png, jpg, ...); class sub-folders become labels. Set data.resolution if sizes differ."""
     if root is None:
         raise DataError("data set 'folder' needs data.root: a folder of images or of class sub-folders")
@@ -48,9 +48,8 @@ def folder(*, root: str | None, split: str, resolution: int | None) -> DataSet:
     classes = sorted(d.name for d in base.iterdir() if d.is_dir() and _images_in(d))
     if classes:
         files = [(p, i) for i, c in enumerate(classes) for p in _images_in(base / c)]
-        x = load_images([p for p, _ in files], resolution)
-        return DataSet("folder", x, torch.tensor([i for _, i in files]), classes)
+        return FileIndex("folder", base, [p for p, _ in files], [i for _, i in files], classes, resolution)
     files = _images_in(base)
     if not files:
         raise DataError(f"no images in {base}", f"expected files ending in {', '.join(sorted(EXTENSIONS))}")
-    return DataSet("folder", load_images(files, resolution))
+    return FileIndex("folder", base, files, resolution=resolution)

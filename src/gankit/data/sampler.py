@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 
 from gankit.data.base import DataSet, to_model_range
+from gankit.data.disk import DiskImages
 from gankit.seeds import Seeds
 
 
@@ -39,6 +40,9 @@ class BatchSampler:
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.local_batch, self.rank = batch_size // world, rank
         self.memory_format = memory_format if data.is_image else torch.contiguous_format
+        if isinstance(data.x, DiskImages):  # a prepared set larger than memory: each batch reads its own rows
+            self.x, self.labels, self.storage = data.x, data.labels, torch.device("cpu")
+            return
         try:
             self.x = data.x.to(device)
             self.labels = None if data.labels is None else data.labels.to(device)

@@ -84,7 +84,12 @@ def build_parts(
     check_batch_splits(t.batch_size, world)
     rng = GlobalRNG(seeds, world.rank, world.size)
     GlobalRNG(seeds).seed()  # one stream on every rank while the weights are drawn: the ranks start equal
-    data = data if data is not None else build_data(config.data, seeds.subset)
+    if data is None:  # under torchrun rank 0 goes first: a data set decoded into its cache is prepared once
+        if not world.main:
+            world.barrier()
+        data = build_data(config.data, seeds.subset)
+        if world.main and world.size > 1:
+            world.barrier()
     if t.batch_size > len(data):
         raise ConfigError(f"train.batch_size {t.batch_size} is larger than the data set ({len(data)} items)")
     spec = build_spec(config.model, data)
