@@ -57,7 +57,7 @@ def make_folder(folder: Path, n: int) -> Path:
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 started = float(sys.argv[1])
 from gankit import load_config
 from gankit.data import build_data
@@ -78,7 +78,8 @@ t = time.perf_counter()
 for _ in range(steps):
     trainer.train_step(*next(batches))
 rate = steps * config.train.batch_size / (time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({"load_s": load, "first_step_s": first, "img_s": rate, "peak_rss_mb": peak}))
 """
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counts", type=int, nargs="+", default=[10000, 50000, 200000])
     parser.add_argument("--work", default="/tmp/data_scale", help="where the PNGs, caches and runs go")
     parser.add_argument("--steps", type=int, default=30, help="timed steps per case")
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES), help="decode first if given")
     args = parser.parse_args(argv)
     work = Path(args.work)
     print(
@@ -115,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         cache = work / f"cache_{n}"
         subprocess.run(["rm", "-rf", str(cache)], check=True)
         results = {}
-        for case, overrides in CASES.items():
-            results[case] = r = run_case(folder, cache, work / "runs", overrides, args.steps)
-            base = results["decode"]
+        for case in args.cases:
+            results[case] = r = run_case(folder, cache, work / "runs", CASES[case], args.steps)
+            base = results.get("decode", r)
             print(
                 f"| {n:,} | {case} | {r['load_s']:.1f} | {r['first_step_s']:.1f} | {r['img_s']:.0f} | "
                 f"{r['peak_rss_mb']:.0f} | {r['load_s'] / base['load_s']:.2f} | {r['img_s'] / base['img_s']:.2f} |",

@@ -125,6 +125,8 @@ def test_worker_processes_write_what_one_process_writes(tmp_path):
     for workers, name in ((1, "one"), (2, "two")):
         cache_module.prepare_files(files, tmp_path / name, {}, files.fingerprint(), None, workers=workers, quiet=True)
     assert (tmp_path / "one" / "images.u8").read_bytes() == (tmp_path / "two" / "images.u8").read_bytes()
+    one, two = (json.loads((tmp_path / n / "manifest.json").read_text()) for n in ("one", "two"))
+    assert one["images_sha256"] == two["images_sha256"] and len(one["images_sha256"]) == 64
 
 
 def test_array_sets_and_the_command(tmp_path, capsys):

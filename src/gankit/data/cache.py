@@ -4,7 +4,7 @@
                    labels.npy      int64 [N], for labelled sets
                    rows.npy        the rows kept, when unreadable files were skipped
                    manifest.json   written last: what was prepared from what (source, its files' fingerprint,
-                                   shape, class names, skipped files, the SHA-256 of images.u8)
+                                   shape, class names, skipped files, a SHA-256 of images.u8 by pieces)
 
 KEY digests what decides the pixels: the data set, its root, split, resolution, channels and options. The
 fingerprint digests each source file's path, size and mtime: a changed, added or removed file makes the cache
@@ -24,7 +24,8 @@ import multiprocessing
 import os
 import shutil
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,12 @@ from gankit.data.base import DataSet
 from gankit.data.disk import DiskImages
 from gankit.data.transforms import convert_channels, pil_to_array
 from gankit.errors import DataError
-from gankit.runs.checkpoint import sha256_of
 from gankit.runs.files import atomic_write_text
 
 FORMAT = "gankit-cache/1"
 CHUNK = 512  # files per piece of work: the unit of progress and of resuming
 POOL_FILES = 2000  # from this many files on, pieces are decoded by one worker process per core
+SAVE_EVERY = 5.0  # seconds between writes of progress.json (each is fsynced: one per piece cost seconds)
 MEMORY_LIMIT = 1 << 30  # a prepared set up to this size is read whole into memory; larger ones stream from disk
 
 
@@ -53,7 +54,7 @@ class FileIndex:
 
     name: str
     root: Path
-    files: list[Path]
+    files: Sequence[str | Path]  # 200,000 Path objects cost seconds at every start: folders give strings
     labels: list[int] | None = None
     class_names: list[str] | None = None
     resolution: int | None = None  # None: the files' own size, which must then be the same for all
@@ -63,13 +64,14 @@ class FileIndex:
         return fingerprint_files(self.root, self.files)
 
 
-def fingerprint_files(root: Path, files: list[Path]) -> str:
+def fingerprint_files(root: Path, files: Sequence[str | Path]) -> str:
     """SHA-256 over each file's path (relative to root), size and modification time."""
-    h = hashlib.sha256()
-    for path in files:
-        st = path.stat()
-        h.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+    base = str(root).rstrip(os.sep) + os.sep
+    lines = []
+    for path in map(str, files):
+        st = os.stat(path)
+        lines.append(f"{path.removeprefix(base)}\0{st.st_size}\0{st.st_mtime_ns}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def open_prepared(folder: Path, manifest: dict[str, Any], in_memory: bool | None
         if images.rows is not None:
             labels = labels[images.rows]
     size = len(images) * images.row_bytes
-    x = images[:] if (in_memory if in_memory is not None else size <= MEMORY_LIMIT) else images
+    x = images.read() if (in_memory if in_memory is not None else size <= MEMORY_LIMIT) else images
     return DataSet(manifest["name"], x, labels, manifest.get("class_names"))
 
 
@@ -189,7 +191,8 @@ def _write_array(
     with open(folder / "images.u8", "wb") as f:
         x.tofile(f)
     index = FileIndex(data.name, root, [], None if data.labels is None else data.labels.tolist(), data.class_names)
-    _finish(index, folder, source, fingerprint, tuple(x.shape), {"failed": {}}, False)
+    digests = {str(s): hashlib.sha256(x[s : s + CHUNK].tobytes()).hexdigest() for s in range(0, len(x), CHUNK)}
+    _finish(index, folder, source, fingerprint, tuple(x.shape), {"failed": {}, "digests": digests}, False)
 
 
 def _first_shape(index: FileIndex, channels: int | None) -> tuple[int, int, int]:
@@ -222,21 +225,30 @@ def prepare_files(
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         progress = {"fingerprint": fingerprint, "shape": list(shape), "done": [], "failed": {}, "colour": False}
+        progress["digests"] = {}
         with open(folder / "images.u8", "wb") as f:
             f.truncate(int(np.prod(shape)))
         atomic_write_text(progress_path, json.dumps(progress))
     pieces = [s for s in range(0, len(index.files), CHUNK) if s not in set(progress["done"])]
     auto_channels = channels is None
 
-    def finished(start: int, failed: dict[str, str], colour: bool) -> None:
+    saved = [time.monotonic()]
+
+    def finished(start: int, failed: dict[str, str], colour: bool, digest: str) -> None:
         progress["done"].append(start)
+        progress["digests"][str(start)] = digest
         progress["failed"].update(failed)
         progress["colour"] = progress["colour"] or colour
-        atomic_write_text(progress_path, json.dumps(progress))
+        if time.monotonic() - saved[0] > SAVE_EVERY:  # a kill loses at most these seconds of decoding
+            atomic_write_text(progress_path, json.dumps(progress))
+            saved[0] = time.monotonic()
 
     how = (index.resolution, index.crop)
     jobs = [(str(folder / "images.u8"), shape, s, [str(p) for p in index.files[s : s + CHUNK]], how) for s in pieces]
-    _run_pieces(jobs, finished, workers, quiet, f"decoding {len(index.files)} images of {index.root}")
+    try:
+        _run_pieces(jobs, finished, workers, quiet, f"decoding {len(index.files)} images of {index.root}")
+    finally:  # stopped (Ctrl-C, an error) or done: what finished is kept for the next prepare
+        atomic_write_text(progress_path, json.dumps(progress))
     if progress["colour"] and auto_channels and shape[1] == 1:  # a colour image after grey ones: as load_images, RGB
         shutil.rmtree(folder)
         return prepare_files(index, folder, source, fingerprint, 3, skip_unreadable, workers, quiet)
@@ -273,7 +285,10 @@ def _finish(index, folder, source, fingerprint, shape, progress, skip_unreadable
         "shape": list(shape),
         "class_names": index.class_names,
         "skipped": len(failed),
-        "images_sha256": sha256_of(folder / "images.u8"),
+        # SHA-256 over the SHA-256 of each CHUNK rows of images.u8, in order: computed by the workers in parallel
+        "images_sha256": hashlib.sha256(
+            "".join(progress["digests"][str(s)] for s in range(0, shape[0], CHUNK)).encode()
+        ).hexdigest(),
     }
     with open(folder / "images.u8", "rb+") as f:
         os.fsync(f.fileno())
@@ -334,8 +349,9 @@ def decode_piece(path: str, shape: tuple[int, ...], start: int, files: list[str]
             item = convert_channels(torch.from_numpy(item.copy())[None], 1)[0].numpy()
         images[start + offset] = item
     images.flush()
+    digest = hashlib.sha256(images[start : start + len(files)].tobytes()).hexdigest()
     del images
-    return start, failed, colour
+    return start, failed, colour, digest
 
 
 def _read_json(path: Path) -> dict[str, Any]:

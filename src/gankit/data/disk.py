@@ -80,6 +80,12 @@ class DiskImages:
                 raise OSError(f"{self.path} ended early at image {row}: the cache is damaged")
         return torch.from_numpy(out).view(len(rows), *self.item_shape)
 
+    def read(self) -> torch.Tensor:
+        """All its rows, into memory (one sequential read when it is the whole file)."""
+        if self.rows is not None:
+            return self[:]
+        return torch.from_numpy(np.fromfile(self.path, dtype=np.uint8)).view(self.count, *self.item_shape)
+
     def __getitem__(self, index) -> torch.Tensor:
         if isinstance(index, slice):
             index = torch.arange(len(self))[index]
