@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -183,3 +184,31 @@ def test_gradient_penalty_trains_under_ddp(tmp_path):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records and all(r["gp"] > 0 for r in records)  # the penalty was computed, on both ranks (averaged)
     assert all(torch.isfinite(t).all() for t in _weights(run).values())
+
+
+def test_two_processes_stream_a_cache_that_rank_0_prepared_once(tmp_path):
+    from PIL import Image
+
+    rng, images = np.random.default_rng(0), tmp_path / "images"
+    images.mkdir()
+    for i in range(128):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(images / f"{i:03d}.png")
+    cache = tmp_path / "cache"
+    data = ["data.name=folder", f"data.root={images}", "data.channels=1", f"data.cache_dir={cache}"]
+    base = [
+        "--preset",
+        "mnist-vanilla",
+        "--set",
+        "train.batch_size=32",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "train.device=cpu",
+    ]
+    for item in data:
+        base += ["--set", item]
+    one = train(_config([*base, "--set", "data.cache=false"]), out=tmp_path / "one", quiet=True)
+    gankit_train(*base, "--set", "data.cache=true", "--set", "data.in_memory=false", "--out", str(tmp_path / "two"))
+    _assert_close(_weights(one), _weights(_run_dir(tmp_path / "two")))
+    (prepared,) = (p for p in cache.iterdir() if p.is_dir())  # one cache, made by one rank
+    assert (prepared / "manifest.json").is_file() and not (prepared / "progress.json").exists()

@@ -50,7 +50,9 @@ def folder(*, root: str | None, split: str, resolution: int | None) -> FileIndex
     base = Path(root).expanduser()
     if not base.is_dir():
         raise DataError(f"image folder {base} does not exist")
-    classes = sorted(d.name for d in base.iterdir() if d.is_dir() and _images_in(d))
+    with os.scandir(base) as entries:  # is_dir from the directory listing: no stat for each of many images
+        folders = [e.name for e in entries if e.is_dir()]
+    classes = sorted(name for name in folders if _images_in(base / name))
     if classes:
         files = [(p, i) for i, c in enumerate(classes) for p in _images_in(base / c)]
         return FileIndex("folder", base, [p for p, _ in files], [i for _, i in files], classes, resolution)
