@@ -31,7 +31,6 @@ class DiskImages:
         if size != self.count * self.row_bytes:
             raise ValueError(f"{self.path} holds {size} bytes, not {self.count} images of {self.item_shape}")
         self._fd: int | None = None
-        self._pid = -1
 
     def __len__(self) -> int:
         return self.count if self.rows is None else len(self.rows)
@@ -41,7 +40,6 @@ class DiskImages:
         return torch.Size((len(self), *self.item_shape))
 
     dtype = torch.uint8
-    device = torch.device("cpu")
 
     def dim(self) -> int:
         return 1 + len(self.item_shape)
@@ -54,12 +52,12 @@ class DiskImages:
         view = DiskImages.__new__(DiskImages)
         view.__dict__.update(self.__dict__)
         view.rows = rows.long() if self.rows is None else self.rows[rows.long()]
-        view._fd, view._pid = None, -1
+        view._fd = None
         return view
 
     def _file(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked DataLoader worker opens its own
-            self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
         return self._fd
 
     def index_select(self, dim: int, index: torch.Tensor) -> torch.Tensor:
@@ -93,15 +91,6 @@ class DiskImages:
             return self.index_select(0, torch.tensor([index]))[0]
         return self.index_select(0, torch.as_tensor(index))
 
-    def to(self, device, *args, **kwargs):
-        """On the CPU it stays on disk; to an accelerator it is read whole (only small sets are sent there)."""
-        if torch.device(device).type == "cpu":
-            return self
-        return self[:].to(device, *args, **kwargs)
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_fd": None, "_pid": -1}
-
     def __del__(self) -> None:
-        if getattr(self, "_fd", None) is not None and self._pid == os.getpid():
+        if getattr(self, "_fd", None) is not None:
             os.close(self._fd)
