@@ -35,6 +35,7 @@ LAYERS = [
         "gankit.invert",
         "gankit.report",
         "gankit.walks",
+        "gankit.audit",
     ),  # the API functions
     ("gankit.utility",),  # studies that train and judge
     ("gankit", "gankit.cli", "gankit.__main__"),

@@ -137,6 +137,15 @@ def cmd_invert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from gankit.audit import audit
+
+    report = audit(args.run_dir, args.n, args.holdout, args.seed, args.checkpoint, args.extractor, args.quantile)
+    print(f"{report['verdict']}")
+    print(f"yardstick: {report['yardstick']}; wrote audit.json and audit.png (closest pairs) in {args.run_dir}")
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     import time
 
@@ -187,7 +196,15 @@ def cmd_utility(args: argparse.Namespace) -> int:
         ratios=numbers(args.ratios, "--ratios"),
         seeds=tuple(range(args.seeds)),
         steps=args.steps,
+        rare=args.rare,
     )
+    if args.rare:
+        keys = [k for k in next(iter(report["rows"].values())) if k.startswith(("f1[", "balanced"))]
+        print(f"{'training set':<18} " + " ".join(f"{k:>17}" for k in keys))
+        for name, row in report["rows"].items():
+            print(f"{name:<18} " + " ".join(f"{row[k]['mean']:>17.4f}" for k in keys))
+        print(f"wrote {Path(args.out) / 'utility.json'}")
+        return 0
     for name, by_fraction in report["accuracy"].items():
         cells = ", ".join(f"{f}: {v['mean']:.4f}" for f, v in by_fraction.items())
         print(f"{name:<24} {cells}")
@@ -338,6 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
     inv.set_defaults(func=cmd_invert)
 
+    aud = sub.add_parser("audit", help="are a run's samples near-copies of its training items? (distance to closest)")
+    aud.add_argument("run_dir", help="a run folder made by `gankit train`")
+    aud.add_argument("--n", type=int, default=2000, help="samples audited (default 2000)")
+    aud.add_argument("--holdout", metavar="NAME=ROOT", help="held-out real items (its test split), e.g. mnist=~/MNIST")
+    aud.add_argument("--quantile", type=float, default=0.05, help="q of the held-out distances (default 0.05)")
+    aud.add_argument("--extractor", help="feature space besides pixels (default: the run's eval.extractor)")
+    aud.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
+    aud.add_argument("--checkpoint", help="which checkpoint (default: final, else newest)")
+    aud.set_defaults(func=cmd_audit)
+
     prep = sub.add_parser("prepare", help="decode an image data set once into a cache that runs open in a moment")
     prep.add_argument("source", metavar="NAME=ROOT", help="a data set and its data.root, e.g. folder=~/faces")
     prep.add_argument("--resolution", type=int, help="data.resolution of the runs that will read it")
@@ -364,6 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     ut.add_argument("--ratios", default="0,1,4", help="synthetic samples per real one added (0,1,4)")
     ut.add_argument("--seeds", type=int, default=3, help="repeats, each with its own subset and seed (3)")
     ut.add_argument("--steps", type=int, default=2000, help="training steps of each classifier (2000)")
+    ut.add_argument(
+        "--rare",
+        action="append",
+        metavar="CLASS=COUNT",
+        help="make a class rare (repeatable): cGAN against oversampling and SMOTE instead of the fractions",
+    )
     ut.add_argument("--out", default="utility", help="a new or empty folder for utility.json and utility.png")
     ut.set_defaults(func=cmd_utility)
 

@@ -33,6 +33,7 @@ from gankit.errors import ConfigError, DataError, RunError
 from gankit.metrics.extractors import Extractor, load_extractor
 from gankit.runs.files import atomic_write_text
 from gankit.sample import LoadedRun, load_run
+from gankit.seeds import Seeds
 from gankit.viz.grids import grid_image
 
 Space = Literal["z", "w", "w+"]
@@ -215,7 +216,8 @@ def invert_files(
     targets = read_targets(files, loaded.shape)
     result = invert(loaded, targets, **options)
     try:
-        train = build_data(load_config(config_file=Path(loaded.run_dir) / "config.yaml").data, seed=0).x
+        config = load_config(config_file=Path(loaded.run_dir) / "config.yaml")
+        train = build_data(config.data, Seeds(config.train.seed).subset).x  # the items the run drew
         nearest = nearest_mse(targets, convert_channels(train, loaded.shape[0])).tolist()
     except DataError:  # the training data moved or is gone: the inversion still stands
         nearest = [None] * len(files)

@@ -80,13 +80,28 @@ def build_dataset(
     elif not data.is_image and (resolution is not None or channels is not None):
         kind = "signals" if data.is_signal else "points"
         raise DataError(f"data set {name!r} holds {kind}, not images: leave data.resolution and data.channels unset")
+    order = subset_order(data, seed, classes, per_class, max_items)
+    if len(order) < len(data):
+        _keep(data, order)
+    return data
+
+
+def subset_order(
+    data: DataSet,
+    seed: int = 0,
+    classes: Sequence[int] | None = None,
+    per_class: int | None = None,
+    max_items: int | None = None,
+) -> torch.Tensor:
+    """Indices of the items a seeded subset keeps, in its order: the items of `classes`, `per_class` of each
+    class, then `max_items` in all (what build_dataset keeps; an audit needs the items it left out too)."""
     if (classes is not None or per_class is not None) and data.labels is None:
-        raise DataError(f"data set {name!r} has no labels: leave data.classes and data.per_class unset")
+        raise DataError(f"data set {data.name!r} has no labels: leave data.classes and data.per_class unset")
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     if classes is not None:
         known = data.num_classes or 0
         if bad := [c for c in classes if not 0 <= c < known]:
-            raise DataError(f"data.classes {bad} are not classes of {name!r} (0..{known - 1})")
+            raise DataError(f"data.classes {bad} are not classes of {data.name!r} (0..{known - 1})")
         order = order[torch.isin(data.labels[order], torch.as_tensor(list(classes)))]
     if per_class is not None:
         rank = torch.zeros(len(order), dtype=torch.long)  # each item's place among its class's items, in `order`
@@ -96,9 +111,7 @@ def build_dataset(
         order = order[rank < per_class]
     if max_items is not None:
         order = order[:max_items]
-    if len(order) < len(data):
-        _keep(data, order)
-    return data
+    return order
 
 
 def _decoded(index: FileIndex, source: dict, channels: int | None, storage: Storage) -> DataSet:
@@ -130,6 +143,7 @@ __all__ = [
     "build_data",
     "build_dataset",
     "list_datasets",
+    "subset_order",
     "to_model_range",
     "to_uint8",
 ]

@@ -46,6 +46,7 @@ pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
 .grids img.frame { image-rendering: pixelated; width: 420px; max-width: 100%; border: 1px solid #ccc; }
 .grids input { width: 420px; max-width: 100%; display: block; }
 img.chart { max-width: 100%; }
+img.pairs { image-rendering: pixelated; max-width: 100%; border: 1px solid #ccc; }
 .bad { color: #b00; font-weight: bold; } .muted { color: #777; }
 """
 
@@ -129,6 +130,28 @@ def _evaluation(view: RunView) -> str:
     )
 
 
+def _audit(view: RunView) -> str:
+    """The memorisation audit: its verdict, the numbers of each space and the closest pairs."""
+    audit = view.audit
+    if not audit:
+        return "<p class=muted>no audit.json (run <code>gankit audit RUN</code>)</p>"
+    spaces = audit.get("spaces") if isinstance(audit.get("spaces"), dict) else {}
+    columns = ["share_below", "expected_share", "sample_dcr_median", "holdout_dcr_median", "median_ratio", "flagged"]
+    rows = [[name, *(s.get(c) for c in columns)] for name, s in spaces.items() if isinstance(s, dict)]
+    pairs = ""
+    if view.audit_pairs is not None:
+        src = _data_uri("image/png", view.audit_pairs.read_bytes())
+        pairs = f"<p>Closest pairs (sample, then its nearest training item):</p><img class=pairs alt='closest pairs' src='{src}'>"
+    verdict = str(audit.get("verdict", ""))
+    flagged = any(isinstance(s, dict) and s.get("flagged") for s in spaces.values())
+    return (
+        f"<p class='verdict{' bad' if flagged else ''}'>{escape(verdict)}</p>"
+        + _table(None, [["yardstick", audit.get("yardstick")], ["samples", audit.get("samples")]], "audit-about", False)
+        + _table(["space", *columns], rows, "audit-spaces")
+        + pairs
+    )
+
+
 def _checkpoints(view: RunView) -> str:
     if not view.checkpoints:
         return "<p class=muted>no checkpoints</p>"
@@ -158,6 +181,8 @@ def _run_section(view: RunView, index: int) -> str:
         + _curves(view)
         + "<h3>Evaluation</h3>"
         + _evaluation(view)
+        + "<h3>Copies of training items? (audit)</h3>"
+        + _audit(view)
         + "<h3>Checkpoints</h3>"
         + _checkpoints(view)
         + f"<details><summary>config.yaml</summary><pre>{escape(view.config_text)}</pre></details></section>"

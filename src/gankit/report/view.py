@@ -38,6 +38,8 @@ class RunView:
     skipped_lines: int  # lines of metrics.jsonl that were not JSON records (a write cut by a kill)
     evaluation: dict[str, Any] | None
     checkpoints: list[CheckpointView]
+    audit: dict[str, Any] | None = None  # audit.json of `gankit audit`
+    audit_pairs: Path | None = None  # its audit.png
 
     @property
     def name(self) -> str:
@@ -139,6 +141,7 @@ def read_run(path: str | Path) -> RunView:
             evaluation = json.loads(run.eval_report.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             evaluation = {"metrics": {}, "error": "eval.json is not valid JSON"}
+    audit = _json_or_none(run.path / "audit.json")
     order = {"final": 0, "best": 1}
     records_of_checkpoints = sorted(run.checkpoints.glob("*.json"), key=lambda p: (order.get(p.stem, 2), p.stem))
     return RunView(
@@ -150,4 +153,15 @@ def read_run(path: str | Path) -> RunView:
         skipped,
         evaluation if isinstance(evaluation, dict) else None,
         [_checkpoint(p) for p in records_of_checkpoints],
+        audit,
+        run.path / "audit.png" if audit and (run.path / "audit.png").is_file() else None,
     )
+
+
+def _json_or_none(path: Path) -> dict[str, Any] | None:
+    """A JSON object from a file, or None when it is missing or not one (shown as absent, never raised)."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None

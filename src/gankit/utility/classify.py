@@ -1,8 +1,9 @@
 """The downstream classifiers of the utility study, trained for a fixed number of steps from a seed.
 
-28x28 grey images get the LeNet of gankit's metrics; anything else (32x32 RGB, say) a small residual CNN.
-"Classic augmentation" is what a practitioner without a GAN would use: random shifts of up to 2 pixels
-(zero-padded), and for colour images also horizontal flips.
+28x28 grey images get the LeNet of gankit's metrics; other images (32x32 RGB, say) a small residual CNN;
+signals the 1-D CNN of the TSTR score. "Classic augmentation" is what a practitioner without a GAN would use:
+random shifts of up to 2 pixels (zero-padded), for colour images also horizontal flips, and for signals random
+scaling (x N(1, 0.1) per channel) and jitter (N(0, 0.03) per step).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.data.base import to_model_range
+from gankit.data.transforms import convert_channels, resize
+from gankit.errors import ConfigError
 from gankit.metrics.classifier import LeNet, fit_step
+from gankit.metrics.signals import SeriesClassifier
 
 
 class ResidualBlock(nn.Module):
@@ -45,7 +49,9 @@ class SmallResNet(nn.Module):
         return self.head(self.body(self.stem(x)).mean((2, 3)))
 
 
-def classifier_for(shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+def classifier_for(shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    if len(shape) == 2:  # signals [C, L]
+        return SeriesClassifier(shape[0], num_classes)
     c, h, w = shape
     if (c, h, w) == (1, 28, 28):
         return LeNet(1, 28, num_classes)
@@ -63,6 +69,9 @@ def shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torch
 
 
 def augment_classic(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    if x.dim() == 3:  # signals: scaling and jitter, the plain time-series augmentations (Um et al. 2017)
+        scale = 1 + 0.1 * torch.randn(len(x), x.shape[1], 1, generator=generator)
+        return x * scale + 0.03 * torch.randn(x.shape, generator=generator)
     x = shift(x, generator)
     if x.shape[1] == 3:  # colour: flips too (digits must not be flipped)
         flip = torch.rand(len(x), generator=generator) < 0.5
@@ -98,9 +107,24 @@ def fit(
 
 
 @torch.inference_mode()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
-    correct = sum(
-        (model(to_model_range(x)).argmax(1) == y).sum().item()
-        for x, y in zip(images.split(batch_size), labels.split(batch_size))
-    )
-    return correct / len(images)
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The class the model gives each of uint8 images [N, C, H, W]."""
+    return torch.cat([model(to_model_range(x)).argmax(1) for x in images.split(batch_size)])
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return (predict(model, images) == labels).double().mean().item()
+
+
+def like(images: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Synthetic images in the real data's channels and size (a 32-px StyleGAN2 beside 28-px digits), resized
+    as the loaders resize; the classifier takes one input shape."""
+    if tuple(images.shape[1:]) == tuple(shape):
+        return images
+    if len(shape) == 2:
+        raise ConfigError(f"synthetic series are {tuple(images.shape[1:])}, the real ones {tuple(shape)}")
+    if len(shape) != 3 or shape[1] != shape[2] or images.shape[-1] != images.shape[-2]:
+        raise ConfigError(
+            f"synthetic items are {tuple(images.shape[1:])}, the real ones {tuple(shape)}: no resize fits"
+        )
+    return convert_channels(resize(images, shape[1]), shape[0])

@@ -28,13 +28,14 @@ import torch
 
 from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset, to_uint8
-from gankit.data.transforms import convert_channels, resize
+from gankit.data.signals import to_units
 from gankit.errors import ConfigError
 from gankit.export import export_labels
 from gankit.runs.files import atomic_write_text
 from gankit.sample import generate, load_run
 from gankit.train import train
-from gankit.utility.classify import accuracy, fit
+from gankit.utility.classify import accuracy, fit, like
+from gankit.utility.rare import parse_rare, rare_study
 from gankit.utility.report import interval, plot_utility
 
 
@@ -47,8 +48,8 @@ def load_data(spec: str, split: str) -> DataSet:
         return build_dataset("array", root=str(path))
     name, _, root = spec.partition("=")
     data = build_dataset(name, root=root or None, split=split)
-    if data.labels is None or not data.is_image:
-        raise ConfigError(f"{spec} has no labels: the utility study needs a labelled image data set")
+    if data.labels is None or not (data.is_image or data.is_signal):
+        raise ConfigError(f"{spec} has no labels: the utility study needs a labelled image or signal data set")
     return data
 
 
@@ -73,17 +74,34 @@ class Source:
     train_gan: str | None = None  # preset
     budget_steps: int | None = 3000  # G+D steps of each GAN, or:
     budget_epochs: int | None = None  # passes over its subset
+    units: torch.Tensor | None = None  # signals: the real set's (low, high) per channel, which [-1, 1] stands for
 
-    def samples(self, subset: tuple[torch.Tensor, torch.Tensor], n: int, seed: int, work: Path, tag: str):
-        """n (images uint8, labels), the classes in turn (balanced)."""
+    def samples(self, subset, n: int, seed: int, work: Path, tag: str, labels: torch.Tensor | None = None):
+        """n (images uint8 or signals on the real set's scale, labels): of the classes `labels` asks for, else
+        the classes in turn (balanced)."""
+        if self.exported is not None and self.units is not None:
+            raise ConfigError("synthetic signals come from a run folder (--synthetic RUN) or --train-gan")
         if self.exported is not None:
-            return _take_balanced(self.exported, n, seed)
+            return _take_balanced(self.exported, n, seed) if labels is None else _take_classes(self.exported, labels)
         run_dir = self.run if self.train_gan is None else _train_gan(self.train_gan, subset, seed, work, tag, self)
         loaded = load_run(run_dir)
         if not loaded.generator.num_classes:
             raise ConfigError(f"{run_dir} is not class-conditional: synthetic training data needs labels")
-        labels = export_labels(loaded, n, None, True, seed)
-        return to_uint8(generate(loaded, n, seed=seed, labels=labels)), labels
+        labels = export_labels(loaded, n, None, True, seed) if labels is None else labels
+        made = generate(loaded, n, seed=seed, labels=labels)
+        if self.units is None:
+            return to_uint8(made), labels
+        return rescale(made, loaded.meta.get("data", {}).get("units"), self.units), labels
+
+
+def rescale(series: torch.Tensor, run_units, real_units: torch.Tensor) -> torch.Tensor:
+    """A run's series ([-1, 1] on the scale of the set it trained on) on the real set's scale: through the units
+    both stand for, so a GAN trained on a subset (another min and max) is read as the real series are."""
+    if run_units is None:
+        raise ConfigError("the run's checkpoint has no data units: train it with gankit >= 0.2 to compare its series")
+    low, high = torch.as_tensor(real_units, dtype=torch.float64)
+    span = torch.where(high > low, high - low, torch.ones_like(high))
+    return ((to_units(series, run_units) - low[None, :, None]) / span[None, :, None] * 2 - 1).float()
 
 
 def _take_balanced(data: DataSet, n: int, seed: int):
@@ -93,16 +111,32 @@ def _take_balanced(data: DataSet, n: int, seed: int):
     return data.x[idx], data.labels[idx]
 
 
+def _take_classes(data: DataSet, labels: torch.Tensor):
+    """Items of an exported set of the classes `labels` asks for, in order, reusing items when it asks more."""
+    picks = torch.empty(len(labels), dtype=torch.long)
+    for k in labels.unique():
+        members = (data.labels == k).nonzero().flatten()
+        if not len(members):
+            raise ConfigError(f"the synthetic set has no items of class {int(k)}")
+        asked = (labels == k).nonzero().flatten()
+        picks[asked] = members[torch.arange(len(asked)) % len(members)]
+    return data.x[picks], labels
+
+
 def _train_gan(preset: str, subset, seed: int, work: Path, tag: str, source: Source) -> Path:
     """A GAN of `preset` trained on this subset only (saved as .npz, so the run folder repeats it)."""
     images, labels = subset
     work.mkdir(parents=True, exist_ok=True)
     path = work / f"{tag}.npz"
-    pixels = images.permute(0, 2, 3, 1).numpy()
-    np.savez(path, images=pixels[..., 0] if pixels.shape[-1] == 1 else pixels, labels=labels.numpy())
+    if source.units is not None:  # signals, in their own units: the run scales them as any signal file
+        np.savez(path, signals=to_units(images, source.units).numpy(), labels=labels.numpy())
+    else:
+        pixels = images.permute(0, 2, 3, 1).numpy()
+        np.savez(path, images=pixels[..., 0] if pixels.shape[-1] == 1 else pixels, labels=labels.numpy())
     batch = min(load_config(preset).train.batch_size, len(images))
     epochs = source.budget_epochs or max(1, math.ceil(source.budget_steps / (len(images) // batch)))
-    overrides = ["data.name=array", f"data.root={path}", f"train.batch_size={batch}", f"train.epochs={epochs}"]
+    kind = "array" if source.units is None else "signals"
+    overrides = [f"data.name={kind}", f"data.root={path}", f"train.batch_size={batch}", f"train.epochs={epochs}"]
     overrides += [f"train.seed={seed}", "log.sample_every=1000000", "log.checkpoint_every=1000000"]
     with contextlib.redirect_stdout(io.StringIO()):  # the run's header line; the study prints its own table
         return train(load_config(preset, overrides=overrides), out=work, name=tag, quiet=True)
@@ -120,8 +154,10 @@ def utility(
     ratios: tuple[float, ...] = (0, 1, 4),
     seeds: tuple[int, ...] = (0, 1, 2),
     steps: int = 2000,
+    rare: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the study; writes OUT/utility.json and OUT/utility.png and returns the report."""
+    """Run the study; writes OUT/utility.json and OUT/utility.png and returns the report. With `rare`
+    (CLASS=COUNT items), the rare-class study of gankit.utility.rare instead (utility.json only)."""
     if (synthetic is None) == (train_gan is None):
         raise ConfigError("give --synthetic (a run or an exported set) or --train-gan PRESET, one of them")
     if not fractions or any(not 0 < f <= 1 for f in fractions) or any(r < 0 for r in ratios) or steps < 1:
@@ -134,6 +170,13 @@ def utility(
     if real_data.shape != test_data.shape or real_data.num_classes != test_data.num_classes:
         raise ConfigError(f"--real {real_data.shape} and --test {test_data.shape} differ in shape or classes")
     source = _source(synthetic, train_gan, budget_steps, budget_epochs)
+    source.units = real_data.units if real_data.is_signal else None
+    if rare:
+        counts = parse_rare(rare, real_data.num_classes)
+        budget = None if train_gan is None else {"steps": budget_steps, "epochs": budget_epochs}
+        protocol = {"real": real, "test": test, "synthetic": synthetic, "train_gan": train_gan, "gan_budget": budget}
+        protocol |= {"classifier_steps": steps, "smote_on": "the classifier's input (pixels, or series values)"}
+        return rare_study(real_data, test_data, counts, source, seeds, steps, out, protocol)
     classes = real_data.num_classes
     rows: dict[str, dict[str, list[float]]] = {}
 
@@ -146,7 +189,7 @@ def utility(
             tag = f"fraction{fraction:g}-seed{seed}"
             pool_size = max(int(max(ratios) * len(subset[0])), len(real_data))
             syn_x, syn_y = source.samples(subset, pool_size, seed, out / "gans", tag)
-            syn_x = _like(syn_x, real_data.shape)
+            syn_x = like(syn_x, real_data.shape)
             for name, (x, y, augment) in _training_sets(subset, (syn_x, syn_y), ratios, len(real_data)).items():
                 model = fit(x, y, classes, steps, seed, augment)
                 record(name, fraction, accuracy(model, test_data.x, test_data.labels))
@@ -164,18 +207,6 @@ def _source(synthetic: str | None, train_gan: str | None, budget_steps, budget_e
     if (path / "config.yaml").is_file():
         return Source(run=str(path))
     return Source(exported=load_data(synthetic, "train"))
-
-
-def _like(images: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """Synthetic images in the real data's channels and size (a 32-px StyleGAN2 beside 28-px digits), resized
-    as the loaders resize; the classifier takes one input shape."""
-    if tuple(images.shape[1:]) == tuple(shape):
-        return images
-    if len(shape) != 3 or shape[1] != shape[2] or images.shape[-1] != images.shape[-2]:
-        raise ConfigError(
-            f"synthetic items are {tuple(images.shape[1:])}, the real ones {tuple(shape)}: no resize fits"
-        )
-    return convert_channels(resize(images, shape[1]), shape[0])
 
 
 def _training_sets(subset, synthetic, ratios, cas_size: int) -> dict[str, tuple]:
