@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from gankit.audit import nearest, pixels
 from gankit.config_files import load_config
 from gankit.data import build_data, to_model_range, to_uint8
 from gankit.data.folder import EXTENSIONS, load_images
@@ -192,12 +193,7 @@ def read_targets(files: list[Path], shape: tuple[int, ...]) -> torch.Tensor:
 
 def nearest_mse(images: torch.Tensor, train: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
     """Each image's pixel MSE (in [0, 1] units) to its nearest item of `train` (uint8, same shape)."""
-    flat = images.flatten(1).double()
-    best = torch.full((len(images),), float("inf"), dtype=torch.float64)
-    for part in train.split(chunk):
-        other = to_model_range(part).flatten(1).double()
-        best = torch.minimum(best, torch.cdist(flat, other).square().min(1).values)
-    return (best / flat.shape[1] / 4).float()
+    return nearest(pixels(images), train, pixels, chunk=chunk)[0].square().float()
 
 
 def invert_files(

@@ -116,11 +116,12 @@ def rare_study(real: DataSet, test: DataSet, rare: dict[int, int], source, seeds
         asked = torch.cat([torch.full((n,), k) for k, n in lacking.items()])
         syn_x, syn_y = source.samples((x, y), len(asked), seed, out / "gans", f"rare-seed{seed}", labels=asked)
         syn_x = like(syn_x, real.shape)
+        over = resampled(x, y, "random", seed)
         sets = {
             "imbalanced": (x, y, False),
             "imbalanced+aug": (x, y, True),
-            "oversampled": (*resampled(x, y, "random", seed), False),
-            "oversampled+aug": (*resampled(x, y, "random", seed), True),
+            "oversampled": (*over, False),
+            "oversampled+aug": (*over, True),
             "smote": (*resampled(x, y, "smote", seed), False),
             "cgan": (torch.cat([x, syn_x]), torch.cat([y, syn_y]), False),
             "cgan+aug": (torch.cat([x, syn_x]), torch.cat([y, syn_y]), True),
