@@ -1,7 +1,19 @@
+import os
 from pathlib import Path
 
 import pytest
 import torch
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`-n N`) each worker takes its share of the cores, it and the processes it starts: N
+    workers of all the cores each would fight over them."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = threads
+        torch.set_num_threads(int(threads))
+
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
