@@ -72,13 +72,20 @@ def stop_if_unfinished(run) -> None:
 
 
 def judge(
-    run, config, n: int, seed: int = 0, test: torch.Tensor | None = None, truncation: float | None = None
+    run,
+    config,
+    n: int,
+    seed: int = 0,
+    test: torch.Tensor | None = None,
+    truncation: float | None = None,
+    checkpoint: str | None = None,
 ) -> dict[str, float]:
     """The numbers of the run's kind. Points of a 2-D mixture: modes captured and the high-quality share. Digits:
     confident / min class share from lenet-mnist's probabilities and fid / precision / recall (and the FID
     against `test`, real held-out images, when given); for a conditional G also the share of samples classified
-    as the class asked for, overall and for its worst class. Digits only: samples at `truncation` psi."""
-    loaded = load_run(run)
+    as the class asked for, overall and for its worst class. Digits only: samples at `truncation` psi. `checkpoint`:
+    that one instead of the final (or newest) checkpoint."""
+    loaded = load_run(run, checkpoint)
     if truncation is not None and config.data.name in ("toy2d", "stackedmnist"):
         raise SystemExit("--truncations judges runs on digits")
     if config.data.name == "toy2d":
@@ -92,7 +99,7 @@ def judge(
     extractor = load_extractor("lenet-mnist")
     feats, probs = extractor.run(images)
     shares = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double() / n
-    report = evaluate(run, n=n, split="train", seed=seed, truncation=truncation)["metrics"]
+    report = evaluate(run, n=n, split="train", seed=seed, checkpoint=checkpoint, truncation=truncation)["metrics"]
     tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
     extra = {} if test is None else {"fid_test": fid(extractor.run(test)[0], feats)}
     if loaded.generator.num_classes:
@@ -144,16 +151,20 @@ def mean_cells(results: list[dict[str, float]], columns: list[str]) -> list[str]
     return cells
 
 
-def judge_runs(runs: list[str], truncations: list[float], n: int, test: torch.Tensor | None) -> int:
+def judge_runs(
+    runs: list[str], truncations: list[float], n: int, test: torch.Tensor | None, checkpoint: str | None = None
+) -> int:
     """One row per psi: the trained runs' numbers at that truncation (mean +- sd over the runs)."""
     columns: list[str] = []
     for psi in truncations:
         results = []
         for run in runs:
-            stop_if_unfinished(run)
+            if checkpoint is None:
+                stop_if_unfinished(run)
             config = load_config(config_file=RunDir(run).config)
-            results.append(judge(run, config, n, test=test, truncation=psi))
-            print(json.dumps({"run": str(run), "truncation": psi, **results[-1]}), file=sys.stderr, flush=True)
+            results.append(judge(run, config, n, test=test, truncation=psi, checkpoint=checkpoint))
+            row = {"run": str(run), "checkpoint": checkpoint, "truncation": psi, **results[-1]}
+            print(json.dumps(row), file=sys.stderr, flush=True)
         if not columns:
             columns = list(results[0])
             print(f"\n| truncation | runs | {' | '.join(columns)} |")
@@ -176,13 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", help="also the FID against this labelled set's test split, NAME=ROOT")
     parser.add_argument("--runs", nargs="+", help="judge these trained run folders instead of training")
     parser.add_argument("--truncations", type=float, nargs="+", default=[1.0], help="--runs: psi of each row")
+    parser.add_argument("--checkpoint", help="--runs: judge this checkpoint of each run (e.g. step_00010500)")
     args = parser.parse_args(argv)
     test = None
     if args.test:
         name, _, root = args.test.partition("=")
         test = build_dataset(name, root=root or None, split="test").x
     if args.runs:
-        return judge_runs(args.runs, args.truncations, args.n, test)
+        return judge_runs(args.runs, args.truncations, args.n, test, args.checkpoint)
     columns: list[str] = []
     variants = {"": []} | {v.split("=", 1)[0]: v.split("=", 1)[1].split(",") for v in args.variants}
     for preset, (variant, extra) in ((p, v) for p in args.presets for v in variants.items()):

@@ -141,3 +141,35 @@ def test_quality_judges_trained_runs_at_each_truncation(tmp_path, capsys):
     assert rows["truncation"][3].strip() == "confident" and rows["truncation"][-2].strip() == "worst_asked"
     assert float(rows["0"][7]) == 0.0 < float(rows["1"][7])  # recall: at psi 0 every sample is w_avg's one image
     assert (run / "eval_psi0.json").is_file() and (run / "eval_psi1.json").is_file()
+
+
+def test_overfit_reads_every_kept_checkpoint_and_ada_readouts(tmp_path, capsys):
+    import json
+
+    from benchmarks import overfit
+
+    from gankit import load_config, train
+    from gankit.runs.run_dir import RunDir
+
+    overrides = [
+        "model.g_width=8",
+        "model.d_width=8",
+        "data.max_items=64",
+        "train.batch_size=16",
+        "train.epochs=3",
+        "log.every=2",
+        "log.grid_size=4",
+    ]
+    overrides += ["log.checkpoint_every=1", "log.keep_checkpoints=5"]
+    ada = load_config("mnist-dcgan", overrides=[*overrides, "augment.name=ada", "augment.interval=2"])
+    run = train(ada, out=tmp_path, quiet=True)
+    assert overfit.main([str(run), "--n", "32", "--out", str(tmp_path / "overfit.png")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [r["step"] for r in rows] == [4, 8, 12]  # two epoch checkpoints, then the final one
+    assert all(math.isfinite(r[k]) for r in rows for k in ("train", "held_out", "fake"))
+    assert rows[0]["train"] != rows[-1]["train"]  # D's weights of each checkpoint, not one D
+    assert len(overfit.ada_readouts(RunDir.open(run))) == 6 and (tmp_path / "overfit.png").stat().st_size > 10_000
+
+    conditional = train(load_config("mnist-dcgan-cond", overrides=overrides), out=tmp_path, quiet=True)
+    with pytest.raises(SystemExit, match="conditional run"):
+        overfit.main([str(conditional), "--out", str(tmp_path / "c.png")])
