@@ -31,13 +31,13 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/gankit train
 
-# One worker per core, each on its share of the threads (tests/conftest.py); a file's tests stay on one worker so
-# that its module fixtures (trained runs) are built once.
+# One worker per core (at most 4: each holds a few trained runs in memory), each on its share of the threads
+# (tests/conftest.py); a file's tests stay on one worker so that its module fixtures (trained runs) are built once.
 test: install-test
-	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=15
 
 test-fast: install-test   # the edit loop: everything but the tests marked slow
-	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile -m "not slow"
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks notebooks
