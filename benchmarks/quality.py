@@ -152,11 +152,12 @@ def mean_cells(results: list[dict[str, float]], columns: list[str]) -> list[str]
 
 
 def judge_runs(
-    runs: list[str], truncations: list[float], n: int, test: torch.Tensor | None, checkpoint: str | None = None
+    runs: list[str], truncations: list[float] | None, n: int, test: torch.Tensor | None, checkpoint: str | None = None
 ) -> int:
-    """One row per psi: the trained runs' numbers at that truncation (mean +- sd over the runs)."""
+    """One row per psi: the trained runs' numbers at that truncation (mean +- sd over the runs); without
+    `truncations`, one row of the runs as they sample (any family)."""
     columns: list[str] = []
-    for psi in truncations:
+    for psi in truncations or [None]:
         results = []
         for run in runs:
             if checkpoint is None:
@@ -169,7 +170,9 @@ def judge_runs(
             columns = list(results[0])
             print(f"\n| truncation | runs | {' | '.join(columns)} |")
             print("|---:|---:|" + "---:|" * len(columns))
-        print(f"| {psi:g} | {len(runs)} | {' | '.join(mean_cells(results, columns))} |", flush=True)
+        print(
+            f"| {1 if psi is None else psi:g} | {len(runs)} | {' | '.join(mean_cells(results, columns))} |", flush=True
+        )
     return 0
 
 
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="*", default=[], help="NAME=OVERRIDE[,OVERRIDE] rows besides the plain one")
     parser.add_argument("--test", help="also the FID against this labelled set's test split, NAME=ROOT")
     parser.add_argument("--runs", nargs="+", help="judge these trained run folders instead of training")
-    parser.add_argument("--truncations", type=float, nargs="+", default=[1.0], help="--runs: psi of each row")
+    parser.add_argument("--truncations", type=float, nargs="+", help="--runs: psi of each row (style-based G)")
     parser.add_argument("--checkpoint", help="--runs: judge this checkpoint of each run (e.g. step_00010500)")
     args = parser.parse_args(argv)
     test = None

@@ -1,6 +1,7 @@
 """The speed benchmark runs end to end (smoke tests: timings are never asserted in tests), and its FLOP
 counting is right where it can be checked by hand."""
 
+import json
 import math
 import subprocess
 
@@ -144,7 +145,6 @@ def test_quality_judges_trained_runs_at_each_truncation(tmp_path, capsys):
 
 
 def test_overfit_reads_every_kept_checkpoint_and_ada_readouts(tmp_path, capsys):
-    import json
 
     from benchmarks import overfit
 
@@ -173,3 +173,16 @@ def test_overfit_reads_every_kept_checkpoint_and_ada_readouts(tmp_path, capsys):
     conditional = train(load_config("mnist-dcgan-cond", overrides=overrides), out=tmp_path, quiet=True)
     with pytest.raises(SystemExit, match="conditional run"):
         overfit.main([str(conditional), "--out", str(tmp_path / "c.png")])
+
+
+def test_quality_judges_a_kept_checkpoint_of_a_dcgan(tmp_path, capsys):
+    from benchmarks import quality
+
+    from gankit import load_config, train
+
+    overrides = ["model.g_width=8", "model.d_width=8", "data.max_items=64", "train.batch_size=16", "train.epochs=2"]
+    run = train(load_config("mnist-dcgan", overrides=[*overrides, "log.checkpoint_every=1"]), out=tmp_path, quiet=True)
+    assert quality.main(["--runs", str(run), "--n", "100", "--checkpoint", "step_00000004"]) == 0
+    row = json.loads(capsys.readouterr().err.splitlines()[-1])
+    assert row["checkpoint"] == "step_00000004" and row["truncation"] is None and 0 < row["fid"] < 1e4
+    assert json.loads((run / "eval.json").read_text())["checkpoint"] == "step_00000004"
