@@ -47,3 +47,13 @@ def test_malformed_csv(tmp_path):
     path.write_bytes(gzip.compress(b"1,2,3\n4,5,6\n"))
     with pytest.raises(DataError, match="785 columns"):
         build_dataset("mnist5k", root=str(path))
+
+
+def test_text_that_is_not_an_integer_is_refused(tmp_path):
+    import gzip
+
+    row = ",".join(["0"] * 784 + ["3"])
+    path = tmp_path / "bad.csv.gz"
+    path.write_bytes(gzip.compress(f"{row}\n{row.replace('0', 'x', 1)}\n".encode()))
+    with pytest.raises(DataError, match="cannot read .* as gzipped CSV of integers"):
+        build_dataset("mnist5k", root=str(path))
