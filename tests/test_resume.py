@@ -96,7 +96,7 @@ def test_sigkill_at_random_steps_then_resume_is_bit_identical(reference, tmp_pat
     assert process.wait(timeout=120) == 0
     assert kills >= 1
     _assert_same_run(reference, run)
-    assert not list((run / "checkpoints").glob(".*.tmp"))  # no torn files left behind
+    assert not list(run.rglob(".*.tmp"))  # no torn files left behind
 
 
 @pytest.mark.slow
@@ -194,6 +194,7 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again_in_its_folder(ref
     (run / "samples" / "epoch_001.png").write_bytes(b"half a png")
     (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "epoch": 1, "loss_d": 9.0}) + "\n")
     (run / "checkpoints" / ".step_00000002.json.tmp").write_text("{")
+    (run / ".metrics.jsonl.x1y2z3.tmp").write_text("{")  # a record or plot write cut short, beside the folders
     monkeypatch.setattr(Trainer, "train_step", original)
     _scramble_global_generators()
     assert resume(run, quiet=True) == run
@@ -201,4 +202,29 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again_in_its_folder(ref
     assert sorted(p.name for p in (run / "samples").iterdir()) == sorted(
         p.name for p in (reference / "samples").iterdir()
     )
-    assert not list((run / "checkpoints").glob(".*.tmp"))
+    assert not list(run.rglob(".*.tmp"))
+
+
+def test_an_epoch_end_run_again_on_resume_adds_its_evaluation_once(tmp_path, monkeypatch):
+    """Killed after an epoch's end ran (grid, evaluation record) but before the next checkpoint: the resume goes
+    back to the checkpoint of the epoch's last step, taken before its end, and runs the end again."""
+    from gankit.training.trainer import Trainer
+
+    overrides = [*OVERRIDES, "eval.every=1", "eval.n=100", "log.checkpoint_steps=4", "train.epochs=2"]
+    reference = train(load_config(overrides=overrides), out=tmp_path / "a", quiet=True)
+    original = Trainer.end_epoch
+
+    def killed_after_the_first_epoch_end(self, epoch):
+        original(self, epoch)
+        if epoch == 1:
+            raise _Killed
+
+    monkeypatch.setattr(Trainer, "end_epoch", killed_after_the_first_epoch_end)
+    with pytest.raises(_Killed):
+        train(load_config(overrides=overrides), out=tmp_path / "b", quiet=True)
+    monkeypatch.setattr(Trainer, "end_epoch", original)
+    (run,) = (tmp_path / "b").iterdir()
+    assert _newest_step(run) == 8 and len([r for r in _metrics(run) if "fid100[lenet-mnist]" in r]) == 1
+    resume(run, quiet=True)
+    assert [r["step"] for r in _metrics(run) if "fid100[lenet-mnist]" in r] == [8, 16]
+    _assert_same_run(reference, run)

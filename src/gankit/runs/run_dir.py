@@ -89,13 +89,15 @@ class RunDir:
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
+        self.remove_torn_files()
         self.samples.mkdir(exist_ok=True)
         self.checkpoints.mkdir(exist_ok=True)
 
     def remove_torn_files(self) -> None:
-        """Temporary files left by a write that a kill interrupted."""
-        for torn in self.checkpoints.glob(".*.tmp"):
-            torn.unlink()
+        """Temporary files left by a write that a kill interrupted: checkpoints, grids, records, plots."""
+        for folder in (self.path, self.samples, self.checkpoints):
+            for torn in folder.glob(".*.tmp"):
+                torn.unlink()
 
     @classmethod
     def open(cls, path: str | Path) -> RunDir:

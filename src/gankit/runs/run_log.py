@@ -40,14 +40,20 @@ class RunLog:
         return True
 
     def state(self) -> tuple[dict, dict[str, Any]]:
-        return {}, {"best_value": self.best_value}
+        return {}, {"best_value": self.best_value, "log_records": len(self.records)}
 
     def load_state(self, tensors: dict, meta: dict[str, Any]) -> None:
-        """Back to a checkpoint: its best value, and only the records up to its step (the file is rewritten)."""
+        """Back to a checkpoint: its best value, and only the records written before it (the file is rewritten).
+
+        By count, not by step: an epoch's end (grid, evaluation) may run after a checkpoint of its last step,
+        and a resume from that checkpoint runs it again, which must not add its records twice."""
         self.best_value = meta.get("best_value")
         if not self.writes:
             self.records = []
             return
-        lines = self.path.read_text().splitlines() if self.path.is_file() else []
-        self.records = [r for r in (json.loads(line) for line in lines if line.strip()) if r["step"] <= meta["step"]]
+        lines = [line for line in self.path.read_text().splitlines() if line.strip()] if self.path.is_file() else []
+        if "log_records" in meta:  # what came after (a line torn by a power cut among it) is dropped unread
+            self.records = [json.loads(line) for line in lines[: meta["log_records"]]]
+        else:  # checkpoints written before the count was kept
+            self.records = [r for r in map(json.loads, lines) if r["step"] <= meta["step"]]
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
