@@ -18,7 +18,15 @@ SRC = Path(gankit.__file__).parent
 # Bottom first. A module belongs to the layer of the longest prefix that names it or its package; it may import
 # from its own layer and the layers below. Plain "gankit" is the package's __init__ alone.
 LAYERS = [
-    ("gankit.errors", "gankit.version", "gankit.typecheck", "gankit.registry", "gankit.seeds", "gankit.legacy_config"),
+    (
+        "gankit.errors",
+        "gankit.version",
+        "gankit.typecheck",
+        "gankit.registry",
+        "gankit.seeds",
+        "gankit.legacy_config",
+        "gankit.repeatable",
+    ),
     ("gankit.runs",),  # run folders and the files in them
     ("gankit.data",),
     ("gankit.models", "gankit.losses", "gankit.augment", "gankit.viz"),  # components (viz draws data)

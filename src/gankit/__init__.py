@@ -5,6 +5,7 @@ run_dir = train(load_config("mnist-dcgan", overrides=["train.epochs=5"]))
 sample(run_dir, n=64, out="grid.png")
 """
 
+import gankit.repeatable  # noqa: F401  (first: before anything loads torch)
 from gankit.augment import list_augments
 from gankit.config import (
     AugmentConfig,
