@@ -135,7 +135,17 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 8000, width: int = 2)
 
 # Item shapes each model family is tested on: images, unless a family makes something else.
 IMAGE_SHAPES = [(1, 28, 28), (3, 32, 32), (1, 32, 32), (3, 64, 64)]
-SIGNAL_SHAPES = {"conv1d": [(3, 24), (1, 150)], "rnn": [(3, 24), (2, 30)]}
+SIGNAL_SHAPES = {"conv1d": [(3, 24), (1, 150)], "rnn": [(3, 24), (2, 30)], "timegan": [(3, 8), (2, 4)]}
+
+
+def families_with(option: str) -> list[str]:
+    """The model families that take `option` (e.g. condition, aux_classifier): TimeGAN, trained by its own
+    recipe, takes none of the shared adversarial objective's."""
+    import inspect
+
+    from gankit.models import MODELS
+
+    return [n for n in MODELS.names() if option in inspect.signature(MODELS.get(n)).parameters]
 
 
 def model_shapes(name: str) -> list[tuple[int, ...]]:

@@ -7,7 +7,7 @@ from gankit import ConfigError, build_models
 from gankit.models import MODELS
 from gankit.models.layers import same_transpose_padding
 
-from formats import model_shapes
+from formats import families_with, model_shapes
 
 
 @pytest.mark.parametrize(("name", "shape"), [(n, shape) for n in MODELS.names() for shape in model_shapes(n)])
@@ -121,7 +121,7 @@ def _conditions(name: str) -> list[str]:
     return [c for c in typing.get_args(hint) if c != "none"]
 
 
-@pytest.mark.parametrize(("name", "condition"), [(n, c) for n in MODELS.names() for c in _conditions(n)])
+@pytest.mark.parametrize(("name", "condition"), [(n, c) for n in families_with("condition") for c in _conditions(n)])
 def test_conditional_pairs_use_the_label(name, condition):
     torch.manual_seed(0)
     G, D = build_models(name, model_shapes(name)[0], z_dim=8, num_classes=10, condition=condition)
@@ -139,7 +139,7 @@ def test_conditional_pairs_use_the_label(name, condition):
         G(z)
 
 
-@pytest.mark.parametrize("name", MODELS.names())
+@pytest.mark.parametrize("name", families_with("aux_classifier"))
 def test_auxiliary_classifier_head(name):
     shape = model_shapes(name)[0]
     G, D = build_models(name, shape, z_dim=8, num_classes=10, aux_classifier=True)

@@ -109,3 +109,18 @@ def test_the_default_phases_are_d_then_g_every_d_steps():
     d, g = build_parts(config).phases
     assert (d.name, d.every, [r.name for r in d.regularizers]) == ("D", 1, ["gp"])
     assert (g.name, g.every, g.through_fakes, g.frozen is not None) == ("G", 5, True, True)
+
+
+def test_a_phase_in_a_stage_runs_only_inside_it_counting_from_its_start():
+    phase = Phase("G", _network(), lambda b: (torch.tensor(1.0), {}), every=2, start=5, stop=11)
+    assert [s for s in range(15) if phase.due(s)] == [6, 8, 10]
+
+
+def test_a_phase_with_step_if_skips_its_step_but_reports_its_loss():
+    network = _network()
+    phase = Phase("D", network, lambda b: (torch.tensor(float(b.real.sum())), {}), step_if=lambda loss: loss > 0.15)
+    stats = Stats()
+    phase.run(StepBatch(torch.full((2, 1), 0.05), None, None, None), 0, None, stats, contextlib.nullcontext)
+    phase.run(StepBatch(torch.full((2, 1), 0.5), None, None, None), 1, None, stats, contextlib.nullcontext)
+    assert network.losses == [1.0]  # only the second stepped
+    assert stats.flush()["loss_d"] == pytest.approx((0.1 + 1.0) / 2)

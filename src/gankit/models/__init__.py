@@ -16,7 +16,7 @@ from torch import nn
 from gankit.models.registry import MODELS
 from gankit.models.spec import ModelSpec
 
-from gankit.models import dcgan, mlp, r3gan, signals, stylegan2  # noqa: E402,F401  isort: skip  (registers the families)
+from gankit.models import dcgan, mlp, r3gan, signals, stylegan2, timegan  # noqa: E402,F401  isort: skip  (registers the families)
 
 if TYPE_CHECKING:
     from gankit.data import DataSet

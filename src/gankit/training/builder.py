@@ -30,6 +30,7 @@ from gankit.training.ema import EMA
 from gankit.training.init_from import freeze_d, init_networks
 from gankit.training.objective import GANObjective
 from gankit.training.phases import Network, Phase, Regularizer, build_networks
+from gankit.training.recipes import RECIPES
 from gankit.training.state import GlobalRNG
 from gankit.training.stats import Stats
 from gankit.training.sync_batchnorm import convert_sync_batchnorm
@@ -135,20 +136,28 @@ def build_parts(
         augment=augment,
         generator_module=G,
     )
-    clip = None if config.loss.clip_weights is None else functools.partial(clip_weights, bound=config.loss.clip_weights)
-    networks = build_networks(config.optim, G, D, t.epochs * len(sampler), d_constraint=clip)
-    regularizers = _regularizers(config, penalties, data.shape)
     anneal = None
-    if config.anneal.active:
-        anneal = Anneal(config, networks, [*regularizers["D"], *regularizers["G"]], ema)
-    d_after = tuple(part.update for part in (augment, anneal) if hasattr(part, "update"))
-    phases = [
-        Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
-              regularizers=regularizers["D"], after=d_after),
-        Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake, b.real, b.c_real),
-              every=config.optim.d_steps, regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
-              after=() if ema is None else (lambda: ema.update(G),)),
-    ]  # fmt: skip
+    if config.model.name in RECIPES:  # a family with its own training (TimeGAN's stages)
+        recipe = RECIPES.get(config.model.name)
+        networks, phases = recipe(config, G, D, objective, t.epochs * len(sampler), ema, world)
+    else:
+        clip = (
+            None
+            if config.loss.clip_weights is None
+            else functools.partial(clip_weights, bound=config.loss.clip_weights)
+        )
+        networks = build_networks(config.optim, G, D, t.epochs * len(sampler), d_constraint=clip)
+        regularizers = _regularizers(config, penalties, data.shape)
+        if config.anneal.active:
+            anneal = Anneal(config, networks, [*regularizers["D"], *regularizers["G"]], ema)
+        d_after = tuple(part.update for part in (augment, anneal) if hasattr(part, "update"))
+        phases = [
+            Phase("D", networks["d"], lambda b: objective.d_loss(b.real, b.c_real, b.fake.detach(), b.c_fake),
+                  regularizers=regularizers["D"], after=d_after),
+            Phase("G", networks["g"], lambda b: objective.g_loss(b.fake, b.c_fake, b.real, b.c_real),
+                  every=config.optim.d_steps, regularizers=regularizers["G"], frozen=D_train, through_fakes=True,
+                  after=() if ema is None else (lambda: ema.update(G),)),
+        ]  # fmt: skip
     precision = resolve_precision(t.precision, device)
     stateful = [part for part in (*penalties.values(), augment, anneal) if hasattr(part, "state")]
     return Parts(

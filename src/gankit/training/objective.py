@@ -24,7 +24,8 @@ class StepBatch:
 
     real: torch.Tensor  # [N, ...] in model range
     c_real: torch.Tensor | None  # [N] classes, or None
-    fake: torch.Tensor  # [N, ...]; carries G's graph only when a G phase runs this step
+    fake: torch.Tensor | None  # [N, ...]; carries G's graph only when a G phase runs this step; None when no
+    # due phase uses the step's fakes
     c_fake: torch.Tensor | None
 
 

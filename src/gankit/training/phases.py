@@ -33,6 +33,7 @@ class Network:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     grad_clip: float | None = None
     constraint: Callable[[nn.Module], None] | None = None  # applied to the weights after each step (clipping)
+    saves_weights: bool = True  # False: `module` is part of another network, which saves its weights
 
     def step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -59,13 +60,14 @@ class Network:
         return self.name.lower()
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors = {f"{self.name}.{k}": v for k, v in self.module.state_dict().items()}
+        tensors = {f"{self.name}.{k}": v for k, v in self.module.state_dict().items()} if self.saves_weights else {}
         opt_tensors, groups = optimizer_state(self.optimizer, f"opt_{self._key}")
         meta = {"optimizers": {f"opt_{self._key}": groups}, "schedulers": {self._key: scheduler_state(self.scheduler)}}
         return {**tensors, **opt_tensors}, meta
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.module.load_state_dict(module_state(tensors, self.name))
+        if self.saves_weights:
+            self.module.load_state_dict(module_state(tensors, self.name))
         restore_optimizer(self.optimizer, f"opt_{self._key}", tensors, meta["optimizers"][f"opt_{self._key}"])
         restore_scheduler(self.scheduler, meta["schedulers"][self._key])
 
@@ -87,7 +89,8 @@ class Regularizer:
 @dataclass
 class Phase:
     """One optimiser step of one network per `every` training steps: its loss on the step's batch, plus the
-    regularisers that are due. `frozen` is the network that only passes gradients through (D in G's phase)."""
+    regularisers that are due. `frozen` is the network that only passes gradients through (D in G's phase).
+    A recipe in stages (TimeGAN's) gives a phase the steps [start, stop) it runs in."""
 
     name: str  # D, G
     network: Network
@@ -97,16 +100,21 @@ class Phase:
     frozen: nn.Module | None = None
     after: tuple[Callable[[], None], ...] = ()  # run after the optimiser step (the EMA of G)
     through_fakes: bool = False  # its loss backpropagates into G through the step's fakes
+    uses_fakes: bool = True  # False: it draws what it needs itself, and the step's fakes are not made for it
+    start: int = 0
+    stop: int | None = None
+    step_if: Callable[[torch.Tensor], bool] | None = None  # given the loss: whether to step (else skipped)
 
     def due(self, step: int) -> bool:
-        return (step + 1) % self.every == 0
+        inside = self.start <= step and (self.stop is None or step < self.stop)
+        return inside and (step - self.start + 1) % self.every == 0
 
     @property
     def loss_key(self) -> str:
         return f"loss_{self.name.lower()}"
 
     def run(self, batch: StepBatch, step: int, objective: Any, stats: Stats, autocast: Callable) -> None:
-        runs_before = step // self.every  # this phase's own step count
+        runs_before = (step - self.start) // self.every  # this phase's own step count
         with frozen(self.frozen):
             with autocast():
                 loss, values = self.loss(batch)
@@ -115,7 +123,8 @@ class Phase:
                         value = reg.penalty(objective, batch)
                         loss = loss + reg.weight * reg.every * value
                         values[reg.name] = value
-            self.network.step(loss)
+            if self.step_if is None or self.step_if(loss):
+                self.network.step(loss)
         for hook in self.after:
             hook()
         stats.add(self.loss_key, loss)

@@ -171,12 +171,14 @@ class Trainer:
         return autocast(self.device, self.precision)
 
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None) -> None:
-        """One step: the fakes for this batch (with G's graph only if a due phase backpropagates into G), then
-        each due phase in order."""
+        """One step: the fakes for this batch if a due phase uses them (with G's graph only if one backpropagates
+        into G), then each due phase in order."""
         due = [phase for phase in self.phases if phase.due(self.step)]
         self.objective.set_progress(self.step / self.total_steps)
-        with self.autocast(), torch.set_grad_enabled(any(phase.through_fakes for phase in due)):
-            fake, c_fake = self.objective.generate(len(real), self.device)
+        fake = c_fake = None
+        if any(phase.uses_fakes for phase in due):
+            with self.autocast(), torch.set_grad_enabled(any(phase.through_fakes for phase in due)):
+                fake, c_fake = self.objective.generate(len(real), self.device)
         batch = StepBatch(real, labels, fake, c_fake)
         for phase in due:
             phase.run(batch, self.step, self.objective, self.stats, self.autocast)

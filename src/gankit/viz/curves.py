@@ -15,19 +15,27 @@ def new_figure(**kwargs):
     return Figure(dpi=100, **kwargs)
 
 
+def is_readout(record: dict) -> bool:
+    """A loss readout (every phase's loss is `loss_*`); the other records are evaluations."""
+    return any(key.startswith("loss_") for key in record)
+
+
 def readouts(records: list[dict]) -> list[dict]:
     """The loss readouts among a run's records (the rest are evaluations)."""
-    return [r for r in records if "loss_d" in r]
+    return [r for r in records if is_readout(r)]
 
 
 def evaluations(records: list[dict]) -> list[dict]:
-    return [r for r in records if "loss_d" not in r]
+    return [r for r in records if not is_readout(r)]
 
 
 def metric_keys(records: list[dict]) -> list[str]:
     """Evaluation metrics in the order the newest evaluation lists them (spreads aside)."""
     evals = evaluations(records)
     return [k for k in evals[-1] if k not in ("step", "epoch") and "_std" not in k] if evals else []
+
+
+LOSS_LABELS = {"loss_d": "D loss", "loss_g": "G loss"}
 
 
 def losses_figure(records: list[dict]):
@@ -38,8 +46,9 @@ def losses_figure(records: list[dict]):
     fig = new_figure(figsize=(8, 8 if adaptive else 6))
     axes = fig.subplots(3 if adaptive else 2, 1, sharex=True)
     top, bottom = axes[0], axes[1]
-    for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
-        top.plot(steps, [r.get(key) for r in records], label=label)
+    losses = [k for k in dict.fromkeys(k for r in records for k in r) if k.startswith("loss_")]
+    for key in losses:  # loss_d and loss_g, or each phase's of a recipe in stages (TimeGAN)
+        top.plot(steps, [r.get(key) for r in records], label=LOSS_LABELS.get(key, key))
     top.set_ylabel("loss")
     top.legend()
     for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):

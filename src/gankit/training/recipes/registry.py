@@ -1,0 +1,3 @@
+from gankit.registry import Registry
+
+RECIPES = Registry("training recipe")
