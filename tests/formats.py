@@ -98,11 +98,14 @@ def write_mnist5k_csv(path: Path, per_class: int = 2, seed: int = 0) -> Path:
     return path
 
 
-def write_ts(path: Path, values: np.ndarray, labels: list[str] | None = None, name: str = "Tiny") -> Path:
-    """UCR/UEA .ts: @-header lines, @data, then one case per line: dimensions split by ':', label last."""
+def write_ts(path: Path, values, labels: list[str] | None = None, name: str = "Tiny") -> Path:
+    """UCR/UEA .ts: @-header lines, @data, then one case per line: dimensions split by ':', label last.
+    `values` is [N, C, L], or a list of [C, L_i] cases of different lengths (as JapaneseVowels is)."""
+    lengths = {np.shape(case)[1] for case in values}
+    equal = len(lengths) == 1
     header = [f"@problemName {name}", "@timeStamps false", "@missing false", "@univariate "
-              + ("true" if values.shape[1] == 1 else "false"), f"@dimensions {values.shape[1]}", "@equalLength true",
-              f"@seriesLength {values.shape[2]}"]  # fmt: skip
+              + ("true" if np.shape(values[0])[0] == 1 else "false"), f"@dimensions {np.shape(values[0])[0]}",
+              f"@equalLength {str(equal).lower()}"] + ([f"@seriesLength {lengths.pop()}"] if equal else [])  # fmt: skip
     header.append(f"@classLabel true {' '.join(sorted(set(labels)))}" if labels else "@classLabel false")
     lines = [":".join(",".join(f"{v:g}" for v in dim) for dim in case) for case in values]
     if labels:

@@ -79,12 +79,37 @@ def test_ts_reader_and_the_test_split_keeps_the_training_scale(tmp_path):
     assert test.labels.tolist() == [1, 0]
 
 
+def test_series_of_different_lengths_are_resampled_only_when_asked(tmp_path):
+    cases = [np.array([[0.0, 1, 2], [5, 5, 5]]), np.array([[0.0, 1, 2, 3, 4], [1, 2, 3, 4, 5]]), np.array([[7.0], [1]])]
+    write_ts(tmp_path / "Ragged_TRAIN.ts", cases, ["a", "b", "a"], name="Ragged")
+    with pytest.raises(DataError, match="series of 1 to 5 steps.*data.length=5") as err:
+        build_dataset("ucr", root=str(tmp_path), problem="Ragged")
+    assert "\n" not in str(err.value)
+    data = build_dataset("ucr", root=str(tmp_path), problem="Ragged", length=5)
+    assert data.shape == (2, 5) and data.labels.tolist() == [0, 1, 0]
+    back = to_units(data.x, data.units).double()
+    assert back[0, 0].tolist() == pytest.approx([0, 0.5, 1, 1.5, 2], abs=1e-5)  # stretched between its ends
+    assert back[0, 1].tolist() == pytest.approx([5] * 5, abs=1e-5)
+    assert torch.allclose(back[1], torch.from_numpy(cases[1]), atol=1e-5)  # already 5 steps: as written
+    assert back[2, 0].tolist() == pytest.approx([7] * 5, abs=1e-5)  # one step held
+    with pytest.raises(DataError, match="at least 2 steps"):
+        build_dataset("ucr", root=str(tmp_path), problem="Ragged", length=1)
+
+
+def test_cases_with_different_channels_are_refused(tmp_path):
+    write_ts(tmp_path / "Odd_TRAIN.ts", [np.zeros((2, 4)), np.zeros((1, 4))], name="Odd")
+    with pytest.raises(DataError, match="different numbers of dimensions"):
+        build_dataset("ucr", root=str(tmp_path), problem="Odd")
+
+
 def test_ucr_from_the_aeon_wheel():
     pytest.importorskip("aeon", reason="pip install --no-deps aeon ships the UCR sets gankit reads")
     data = build_dataset("ucr")  # GunPoint
     assert data.shape == (1, 150) and len(data) == 50 and data.num_classes == 2
     assert len(build_dataset("ucr", split="test")) == 150
     assert build_dataset("ucr", problem="BasicMotions").shape == (6, 100)
+    vowels = build_dataset("ucr", problem="JapaneseVowels", length=29, split="test")  # 7 to 29 steps
+    assert vowels.shape == (12, 29) and len(vowels) == 370 and vowels.num_classes == 9
 
 
 def test_sines_are_timegans():

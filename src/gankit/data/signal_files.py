@@ -199,9 +199,18 @@ def read_wav_folder(folder: Path, length: int | None) -> tuple[np.ndarray, np.nd
     return values, labels, classes or None, clips[0][2]
 
 
-def read_ts(path: Path) -> Signals:
-    """A UCR/UEA .ts file of equal-length series: `@` header lines, then after @data one case per line,
-    dimensions separated by ':' and the class label last."""
+def _resampled(series: list[list[float]], length: int) -> list[np.ndarray]:
+    """Each dimension of one case onto `length` evenly spaced steps by linear interpolation of its own steps."""
+    grid = np.linspace(0.0, 1.0, length)
+    return [np.interp(grid, np.linspace(0.0, 1.0, len(dim)), dim) if len(dim) > 1 else np.full(length, dim[0])
+            for dim in series]  # fmt: skip
+
+
+def read_ts(path: Path, length: int | None = None) -> Signals:
+    """A UCR/UEA .ts file: `@` header lines, then after @data one case per line, dimensions separated by ':'
+    and the class label last. Series of different lengths (JapaneseVowels: 7 to 29 steps) are read only with
+    `length`, which resamples every series to that many steps (linear interpolation; the series keeps its
+    start and end, so a short one is stretched, not padded)."""
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -225,9 +234,18 @@ def read_ts(path: Path) -> Signals:
             raise DataError(
                 f"{path}, line {number}: a value is not a number (missing values '?' are not supported)"
             ) from None
-    shapes = {(len(case), len(case[0])) for case in cases} | {(len(case), len(dim)) for case in cases for dim in case}
-    if len(shapes) != 1:
-        raise DataError(f"{path}: series of different lengths or dimensions", "gankit reads equal-length .ts files")
+    if not cases:
+        raise DataError(f"{path} holds no series after @data")
+    if len({len(case) for case in cases}) != 1:
+        raise DataError(f"{path}: cases with different numbers of dimensions", "every case needs the same channels")
+    steps = {len(dim) for case in cases for dim in case}
+    if length is not None:
+        cases = [_resampled(case, length) for case in cases]
+    elif len(steps) != 1:
+        raise DataError(
+            f"{path}: series of {min(steps)} to {max(steps)} steps",
+            f"set data.length to resample each to that many steps, e.g. data.length={max(steps)}",
+        )
     values = _finite(np.array(cases, dtype=np.float64), str(path))
     if not labelled:
         return values, None, None

@@ -148,13 +148,18 @@ def _ucr_folder(problem: str, root: str | None) -> Path:
 
 
 @DATASETS.register("ucr")
-def ucr(*, root: str | None, split: str, resolution: int | None, problem: str = "GunPoint") -> DataSet:
+def ucr(
+    *, root: str | None, split: str, resolution: int | None, problem: str = "GunPoint", length: int | None = None
+) -> DataSet:
     """A UCR/UEA archive set in .ts format (NAME_TRAIN.ts / NAME_TEST.ts): from data.root, else from the
-    copies the aeon wheel ships (GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions, ...)."""
+    copies the aeon wheel ships (GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions, JapaneseVowels, ...).
+    `length` resamples every series to that many steps, which sets of unequal lengths need."""
+    if length is not None and length < 2:
+        raise DataError(f"data.length must be at least 2 steps, got {length}")
     files = {part: _ucr_folder(problem, root) / f"{problem}_{part.upper()}.ts" for part in ("train", split)}
     for path in files.values():
         if not path.is_file():
             raise DataError(f"UCR file {path} does not exist", "check data.problem and data.root")
-    values, labels, names = read_ts(files[split])
-    train = values if split == "train" else read_ts(files["train"])[0]
+    values, labels, names = read_ts(files[split], length)
+    train = values if split == "train" else read_ts(files["train"], length)[0]
     return scaled(f"ucr-{problem}", values, labels, names, like=train)

@@ -9,8 +9,9 @@ TimeGAN's two scores (Yoon et al. 2019, re-implemented from the paper's definiti
   its error is scaled back by the feature's range), so on `sines`, whose units are TimeGAN's (sin + 1) / 2,
   it compares with the paper's numbers (real-on-real: about 0.094).
 Both use Adam, batch 128 and the paper's 2,000 and 5,000 iterations, and are reported as mean and std over
-repeats. Beside them, three distances that need no training: of the mean power spectra, of the mean
-autocorrelations, and of each feature's marginal distribution.
+repeats. Beside them, Context-FID (gankit/metrics/context_fid.py: the Frechet distance in the space of an
+encoder trained on the real series), and three distances that need no training: of the mean power spectra, of
+the mean autocorrelations, and of each feature's marginal distribution.
 """
 
 from __future__ import annotations
@@ -20,9 +21,20 @@ import statistics
 import torch
 from torch import nn
 
+from gankit.metrics.context_fid import STEPS as CONTEXT_STEPS
+from gankit.metrics.context_fid import context_fid
+
 DISCRIMINATIVE_STEPS, PREDICTIVE_STEPS, BATCH = 2000, 5000, 128
 # What `gankit eval` reports for a signal run (each GRU score also with its _std), and for a conditional one.
-SCORES = ("discriminative", "predictive", "predictive_real", "spectrum_distance", "acf_distance", "marginal_distance")
+SCORES = (
+    "discriminative",
+    "predictive",
+    "predictive_real",
+    "context_fid",
+    "spectrum_distance",
+    "acf_distance",
+    "marginal_distance",
+)
 CONDITIONAL_SCORES = ("tstr_accuracy", "trtr_accuracy", "tstr_ratio")
 
 
@@ -145,13 +157,21 @@ def signal_metrics(
 ) -> dict[str, float]:
     """The scores above by their names; `units` [2, C] the data's (low, high) per channel; `quick` cuts the
     post-hoc networks' steps tenfold (for tests)."""
-    d_steps, p_steps = (DISCRIMINATIVE_STEPS, PREDICTIVE_STEPS) if not quick else (200, 500)
+    d_steps, p_steps, c_steps = (DISCRIMINATIVE_STEPS, PREDICTIVE_STEPS, CONTEXT_STEPS)
+    if quick:
+        d_steps, p_steps, c_steps = d_steps // 10, p_steps // 10, c_steps // 10
     span = 1.0 if units is None else float(units[1][-1] - units[0][-1])
     disc = [discriminative_score(real, fake, seed, d_steps) for seed in range(repeats)]
     pred = [predictive_score(fake, real, seed, p_steps, span) for seed in range(repeats)]
     pred_real = [predictive_score(real, real, seed, p_steps, span) for seed in range(repeats)]
+    contextual = [context_fid(real, fake, seed, c_steps) for seed in range(repeats)]
     out = {}
-    for name, values in (("discriminative", disc), ("predictive", pred), ("predictive_real", pred_real)):
+    for name, values in (
+        ("discriminative", disc),
+        ("predictive", pred),
+        ("predictive_real", pred_real),
+        ("context_fid", contextual),
+    ):
         out[name], out[f"{name}_std"] = mean_std(values)
     out["spectrum_distance"] = spectrum_distance(real, fake)
     out["acf_distance"] = autocorrelation_distance(real, fake)
