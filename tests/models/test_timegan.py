@@ -39,6 +39,16 @@ def test_shapes_and_ranges():
     assert not any(name.startswith("_embedder") for name, _ in D.named_parameters())  # G's, saved with G
 
 
+def test_the_generator_draws_timegans_uniform_noise_from_gaussian_latents():
+    G, _ = build_models("timegan", (5, 24), z_dim=120, hidden=8, layers=2)
+    z = torch.randn(4000, 120, generator=torch.Generator().manual_seed(0))
+    u = G.noise_sequence(z)  # [N, L, noise per step]
+    assert u.shape == (4000, 24, 5) and u.min() > 0 and u.max() < 1
+    assert abs(u.mean().item() - 0.5) < 0.01 and abs(u.var().item() - 1 / 12) < 0.002  # U(0, 1): 1/2 and 1/12
+    order = z.argsort(1)
+    assert (u.view(4000, 120).gather(1, order).diff(dim=1) >= 0).all()  # a monotone map of each value
+
+
 def test_refuses_what_it_cannot_model():
     with pytest.raises(ConfigError, match="multiple of the series length 24"):
         build_models("timegan", (5, 24), z_dim=100)
@@ -85,6 +95,19 @@ def test_each_stage_trains_only_its_networks(run):
     assert sum(recon[-2:]) < 0.92 * sum(recon[:2])
     supervised = [r["supervised"] for r in records[10:14]]
     assert supervised[-1] < 0.85 * supervised[0]
+
+
+def test_each_stage_steps_its_own_optimiser(run):
+    """As TimeGAN's code: the joint stage starts G and the autoencoder on fresh Adam moments, not on those of the
+    supervised and embedding stages, whose losses are orders of magnitude smaller."""
+
+    def steps(name: str) -> dict[str, int]:
+        _, tensors = load_checkpoint(run / "checkpoints" / f"{name}.json")
+        counts = {k.split(".")[0]: int(v) for k, v in tensors.items() if k.startswith("opt_") and k.endswith(".step")}
+        return counts
+
+    assert steps("step_00000056") == {"opt_e0": 40, "opt_gs": 16}  # the joint stage's optimisers not yet used
+    assert steps("final") == {"opt_e0": 40, "opt_gs": 16, "opt_g": 40, "opt_ae": 40, "opt_d": 20}
 
 
 def test_a_stop_in_the_joint_stage_resumes_exactly(run, tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
-"""`gankit eval` on a signal run: TimeGAN's discriminative and predictive scores, spectrum, autocorrelation and
-marginal distances, train-on-synthetic-test-on-real for conditional runs, and a figure (RUN/eval_signals.png)."""
+"""`gankit eval` on a signal run: TimeGAN's discriminative and predictive scores, Context-FID, spectrum,
+autocorrelation and marginal distances, train-on-synthetic-test-on-real for conditional runs, and a figure
+(RUN/eval_signals.png)."""
 
 from __future__ import annotations
 

@@ -57,7 +57,10 @@ class TimeGANGenerator(nn.Module):
         return self.recovery(h).transpose(1, 2)
 
     def noise_sequence(self, z: torch.Tensor) -> torch.Tensor:
-        return z.view(len(z), self.shape[1], self.noise_per_step)
+        """z [N, z_dim] ~ N(0, I) -> [N, L, z_dim / L] ~ U(0, 1), TimeGAN's noise: the normal CDF maps each value
+        to a uniform one, so the run's latents stay Gaussian (for sampling and walks) while G sees TimeGAN's
+        draws, whose variance is 1/12 of a Gaussian's."""
+        return (0.5 * (1 + torch.erf(z * 0.5**0.5))).view(len(z), self.shape[1], self.noise_per_step)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         return self.recover(self.supervisor(self.generator(self.noise_sequence(z))))

@@ -65,9 +65,16 @@ def timegan(config, G, D, objective, total_steps: int, ema, world) -> tuple[dict
         return Network(name, module, opt, sched, o.grad_clip, saves_weights=saves_weights)
 
     autoencoder = nn.ModuleList([G.embedder, G.recovery])
+    g_params = [*G.generator.parameters(), *G.supervisor.parameters()]
+    # Each stage steps its own optimiser, as TimeGAN's code does. A shared one enters the joint stage (losses
+    # near 10) with Adam's moments of the supervised stage (a loss near 1e-4) and no bias correction left: its
+    # steps are then up to ~6x the learning rate for hundreds of steps (the supervisor moved 3x as far in the
+    # first 5). G saves the weights of every network but D.
     networks = {
-        "g": network("G", G, [*G.generator.parameters(), *G.supervisor.parameters()], o.lr_g),
-        "ae": network("AE", autoencoder, autoencoder.parameters(), o.lr_g, saves_weights=False),  # G saves them
+        "e0": network("E0", autoencoder, autoencoder.parameters(), o.lr_g, saves_weights=False),
+        "gs": network("GS", G, g_params, o.lr_g, saves_weights=False),
+        "g": network("G", G, g_params, o.lr_g),
+        "ae": network("AE", autoencoder, autoencoder.parameters(), o.lr_g, saves_weights=False),
         "d": network("D", D, D.parameters(), o.lr_d),
     }
 
@@ -116,8 +123,8 @@ def timegan(config, G, D, objective, total_steps: int, ema, world) -> tuple[dict
     mine = {"uses_fakes": False}
     others_of_g = nn.ModuleList([D, autoencoder])  # G's phase passes gradients through them, never into them
     phases = [
-        Phase("embed", networks["ae"], embedding_loss, stop=first, **mine),
-        Phase("supervise", networks["g"], supervised_loss, start=first, stop=joint, frozen=G.embedder, **mine),
+        Phase("embed", networks["e0"], embedding_loss, stop=first, **mine),
+        Phase("supervise", networks["gs"], supervised_loss, start=first, stop=joint, frozen=G.embedder, **mine),
         Phase("G", networks["g"], g_loss, start=joint, frozen=others_of_g,
               after=() if ema is None else (lambda: ema.update(G),), **mine),
         Phase("E", networks["ae"], autoencoder_loss, start=joint, frozen=nn.ModuleList([G.supervisor, D]), **mine),
