@@ -13,7 +13,7 @@ def _summary(run_dir: Path) -> str:
     from gankit.runs.run_dir import RunDir
 
     run = RunDir(run_dir)
-    samples = sorted(p.name for p in run.samples.glob("*.png"))
+    samples = [p.name for _, p in run.grids()]
     span = f"samples/{samples[0]} .. {samples[-1]}" if len(samples) > 1 else "samples/" + "".join(samples)
     checkpoints = ", ".join(sorted(p.name for p in run.checkpoints.glob("*.safetensors")))
     extra = "".join(f", {path.name}" for path in (run.metrics_plot, run.eval_report) if path.is_file())

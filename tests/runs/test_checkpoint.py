@@ -168,3 +168,13 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_grids_come_in_epoch_order_past_three_digits(tmp_path):
+    run = RunDir.create(tmp_path, "run")
+    run.samples.mkdir(parents=True, exist_ok=True)
+    for epoch in (750, 1000, 250, 3000):
+        run.grid(epoch).write_bytes(b"")
+    (run.samples / "epoch_last.png").write_bytes(b"")  # not an epoch's grid
+    assert [epoch for epoch, _ in run.grids()] == [250, 750, 1000, 3000]
+    assert [p.name for _, p in run.grids()][::3] == ["epoch_250.png", "epoch_3000.png"]

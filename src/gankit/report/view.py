@@ -7,7 +7,6 @@ whose hash does not match is shown as such, not raised, since a report is how on
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,11 +128,7 @@ def read_run(path: str | Path) -> RunView:
         config = flatten(yaml.safe_load(config_text) or {})
     except yaml.YAMLError:
         config = {}
-    grids = sorted(
-        (int(m.group(1)), p)
-        for p in run.samples.glob("epoch_*.png")
-        if (m := re.fullmatch(r"epoch_(\d+)\.png", p.name))
-    )
+    grids = run.grids()
     records, skipped = _records(run.metrics)
     evaluation = None
     if run.eval_report.is_file():

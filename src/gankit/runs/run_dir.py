@@ -43,6 +43,11 @@ class RunDir:
     def grid(self, epoch: int) -> Path:
         return self.samples / f"epoch_{epoch:03d}.png"
 
+    def grids(self) -> list[tuple[int, Path]]:
+        """The epoch grids in epoch order (by number: epoch_1000 after epoch_750)."""
+        found = ((re.fullmatch(r"epoch_(\d+)\.png", p.name), p) for p in self.samples.glob("epoch_*.png"))
+        return sorted((int(m.group(1)), p) for m, p in found if m)
+
     def checkpoint(self, name: str) -> Path:
         """The JSON record of checkpoint NAME (its tensors are NAME.safetensors beside it)."""
         return self.checkpoints / f"{name}.json"
