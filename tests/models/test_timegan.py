@@ -126,3 +126,16 @@ def test_a_stop_in_the_joint_stage_resumes_exactly(run, tmp_path, monkeypatch):
     meta_b, b = load_checkpoint(stopped / "checkpoints" / "final.json")
     assert a.keys() == b.keys() and not [k for k in a if not torch.equal(a[k], b[k])]
     assert meta_a == meta_b
+
+
+def test_the_latent_probe_judges_a_run_on_its_own_series(run):
+    from benchmarks.timegan_latents import probe
+
+    from gankit.data.signals import sines
+
+    out = probe(str(run), steps=20)
+    accuracies = {k: v for k, v in out.items() if "accuracy" in k}
+    assert len(accuracies) == 4 and all(0 <= v <= 1 for v in accuracies.values())
+    real = sines(root=None, split="train", resolution=None, n=512).x  # the run's data.n
+    assert out["series_step_change_real"] == pytest.approx(real.diff(dim=2).abs().mean().item())
+    assert all(out[k] > 0 for k in out if "step_change" in k)
