@@ -12,6 +12,7 @@ from gankit.config_files import load_config
 from gankit.data import DataSet, build_dataset
 from gankit.data.config import DataConfig
 from gankit.errors import DataError
+from gankit.metrics import context_fid as context
 from gankit.metrics.signals import classifier_accuracy, power_spectrum, signal_metrics
 from gankit.runs.run_dir import RunDir
 from gankit.sample import LoadedRun, generate
@@ -75,7 +76,8 @@ def evaluate_signals(
         "seed": seed,
         "repeats": repeats,
         "protocol": "TimeGAN (Yoon et al. 2019): post-hoc GRU discriminator 2,000 steps, predictor 5,000 steps, "
-        "batch 128; Context-FID encoder (TS2Vec-style, width 32, 64 dims) 200 steps of 8 on the real series"
+        f"batch 128; Context-FID encoder (TS2Vec-style, width {context.WIDTH}, {context.DIMS} dims) "
+        f"{context.STEPS} steps of {context.BATCH} on the real series"
         + (" (quick: a tenth of the steps)" if quick else "")
         + f"; TSTR classifiers {TSTR_STEPS} steps",
         "extractor": {"name": "none (signals)"},
