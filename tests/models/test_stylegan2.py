@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from gankit import ConfigError, build_models
-from gankit.models.styled import ModulatedConv2d, minibatch_stddev
-from gankit.models.stylegan2 import channel_plan
+from gankit.models.styled import EqualConv2d, EqualLinear, ModulatedConv2d, minibatch_stddev
+from gankit.models.stylegan2 import SynthesisBlock, channel_plan
 
 SMALL = {"w_dim": 16, "mapping_layers": 2, "channel_base": 128, "channel_max": 16}
 
@@ -33,6 +33,48 @@ def test_demodulated_output_has_unit_variance_for_unit_input():
     no_demod = ModulatedConv2d(64, 32, 3, w_dim=8, demodulate=False)
     no_demod.load_state_dict(conv.state_dict())
     assert not torch.allclose(no_demod(x, torch.randn(16, 8)).var(dim=(0, 2, 3)), torch.ones(32), atol=0.3)
+
+
+def papers_lrelu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2) * 2**0.5
+
+
+def test_activated_equalised_layers_are_the_papers_scaled_lrelu_of_the_plain_layer():
+    """The sqrt(2) of the activation is folded into weight and bias; the function must stay lrelu(Wx + b) sqrt(2)."""
+    torch.manual_seed(0)
+    conv, linear = EqualConv2d(3, 5, 3, act=True), EqualLinear(7, 4, lr_mul=0.01, act=True)
+    with torch.no_grad():
+        conv.bias.normal_()
+        linear.bias.normal_()
+    x, v = torch.randn(2, 3, 6, 6), torch.randn(8, 7)
+    plain = F.conv2d(x, conv.weight * conv.weight_gain, conv.bias, padding=1)
+    assert torch.allclose(conv(x), papers_lrelu(plain), atol=1e-6)
+    plain_v = F.linear(v, linear.weight * linear.weight_gain, linear.bias * linear.lr_mul)
+    assert torch.allclose(linear(v), papers_lrelu(plain_v), atol=1e-6)
+
+
+def test_a_synthesis_layer_is_lrelu_of_conv_plus_noise_plus_bias_scaled_by_sqrt2():
+    """The block folds the activation's gain into the conv's output scale, the noise strength and the bias: it
+    must compute the paper's layer, lrelu(modconv(x, w) + strength * noise + bias) sqrt(2), with or without noise."""
+    torch.manual_seed(0)
+    for noise in (True, False):
+        block = SynthesisBlock(4, 6, 8, w_dim=5, channels=1, first=False, noise=noise).eval()
+        with torch.no_grad():
+            for b in block.biases:
+                b.normal_()
+            for n in block.noises if noise else []:
+                n.strength.fill_(0.7)
+        x, ws = torch.randn(3, 4, 4, 4), torch.randn(3, 3, 5)
+        expected = x
+        for i, conv in enumerate(block.convs):
+            y = conv(expected, ws[:, i])
+            if noise:
+                y = y + block.noises[i].fixed * 0.7
+            expected = papers_lrelu(y + block.biases[i][None, :, None, None])
+        assert torch.allclose(block(x, None, ws)[0], expected, atol=1e-5)
+    rgb = ModulatedConv2d(6, 1, 1, w_dim=5, demodulate=False)  # without demodulation the gain scales the weight
+    h = torch.randn(3, 6, 8, 8)
+    assert torch.allclose(rgb(h, ws[:, 0], 3.0), 3.0 * rgb(h, ws[:, 0]), atol=1e-5)
 
 
 def test_truncation_zero_gives_the_average_w_and_one_leaves_w():

@@ -16,11 +16,6 @@ from torch import nn
 SQRT2 = math.sqrt(2.0)
 
 
-def lrelu(x: torch.Tensor) -> torch.Tensor:
-    """Leaky ReLU (0.2) scaled by sqrt(2) to keep unit variance, as in both papers."""
-    return F.leaky_relu(x, 0.2) * SQRT2
-
-
 class EqualLinear(nn.Module):
     def __init__(self, cin: int, cout: int, bias_init: float = 0.0, lr_mul: float = 1.0, act: bool = False):
         super().__init__()
@@ -29,8 +24,10 @@ class EqualLinear(nn.Module):
         self.weight_gain, self.lr_mul, self.act = lr_mul / math.sqrt(cin), lr_mul, act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.linear(x, self.weight * self.weight_gain, self.bias * self.lr_mul)
-        return lrelu(x) if self.act else x
+        # lrelu(a) sqrt(2) = lrelu(sqrt(2) a): the activation's gain rides on the weight and bias
+        gain = SQRT2 if self.act else 1.0
+        x = F.linear(x, self.weight * (self.weight_gain * gain), self.bias * (self.lr_mul * gain))
+        return F.leaky_relu(x, 0.2) if self.act else x
 
 
 class EqualConv2d(nn.Module):
@@ -42,8 +39,10 @@ class EqualConv2d(nn.Module):
         self.act, self.padding = act, kernel // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.padding)
-        return lrelu(x) if self.act else x
+        gain = SQRT2 if self.act else 1.0  # as EqualLinear: one pass over the maps fewer, forward and backward
+        bias = self.bias * gain if self.bias is not None and self.act else self.bias
+        x = F.conv2d(x, self.weight * (self.weight_gain * gain), bias, padding=self.padding)
+        return F.leaky_relu(x, 0.2) if self.act else x
 
 
 class ModulatedConv2d(nn.Module):
@@ -64,16 +63,17 @@ class ModulatedConv2d(nn.Module):
         self.weight_gain = 1 / math.sqrt(cin * kernel * kernel)
         self.demodulate, self.up, self.padding = demodulate, up, kernel // 2
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """`gain` multiplies the output, folded into the demodulation (a following activation's gain, say)."""
         styles = self.affine(w)  # [N, cin]
-        weight = self.weight * self.weight_gain
+        weight = self.weight * (self.weight_gain if self.demodulate else self.weight_gain * gain)
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         x = F.conv2d(x * styles[:, :, None, None].to(x.dtype), weight, padding=self.padding)
         if self.demodulate:
             # sum over i, k of (w[o, i, k] s[n, i])^2 = s^2 [N, cin] @ (sum_k w^2) [cin, cout]
             norms = styles.float().square() @ weight.float().square().sum((2, 3)).t()
-            x = x * (norms + 1e-8).rsqrt()[:, :, None, None].to(x.dtype)
+            x = x * ((norms + 1e-8).rsqrt() * gain)[:, :, None, None].to(x.dtype)
         return x
 
 
@@ -86,12 +86,13 @@ class NoiseInput(nn.Module):
         self.strength = nn.Parameter(torch.zeros(()))
         self.register_buffer("fixed", torch.randn(1, 1, resolution, resolution))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """x + noise x strength (x `gain`, a following activation's gain folded in)."""
         if self.training:
             noise = torch.randn(len(x), 1, *x.shape[2:], device=x.device, dtype=x.dtype)
         else:
             noise = self.fixed.to(x.dtype)
-        return x + noise * self.strength.to(x.dtype)
+        return x + noise * (self.strength * gain).to(x.dtype)
 
 
 def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:

@@ -21,11 +21,11 @@ from gankit.models.dcgan import stages_for
 from gankit.models.layers import DiscriminatorHead, HeadDiscriminator, check_conditioning
 from gankit.models.registry import MODELS
 from gankit.models.styled import (
+    SQRT2,
     EqualConv2d,
     EqualLinear,
     ModulatedConv2d,
     NoiseInput,
-    lrelu,
     minibatch_stddev,
     normalize_2nd_moment,
 )
@@ -92,7 +92,12 @@ class SynthesisBlock(nn.Module):
         if self.const is not None:
             x = self.const[None].expand(ws.shape[0], -1, -1, -1)
         for i, (conv, noise, bias) in enumerate(zip(self.convs, self.noises, self.biases)):
-            x = lrelu(noise(conv(x, ws[:, i])) + bias[None, :, None, None].to(x.dtype))
+            # lrelu(a) sqrt(2) = lrelu(sqrt(2) a): the activation's gain is folded into the conv's output scale,
+            # the noise strength and the bias, which saves a pass over the maps forward and backward
+            y = conv(x, ws[:, i], SQRT2)
+            if isinstance(noise, NoiseInput):
+                y = noise(y, SQRT2)
+            x = F.leaky_relu(y + (bias * SQRT2)[None, :, None, None].to(x.dtype), 0.2)
         rgb = self.to_rgb(x, ws[:, -1]) + self.rgb_bias[None, :, None, None].to(x.dtype)
         if img is not None:
             rgb = rgb + F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
