@@ -40,7 +40,7 @@ class EqualConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gain = SQRT2 if self.act else 1.0  # as EqualLinear: one pass over the maps fewer, forward and backward
-        bias = self.bias * gain if self.bias is not None and self.act else self.bias
+        bias = None if self.bias is None else self.bias * gain
         x = F.conv2d(x, self.weight * (self.weight_gain * gain), bias, padding=self.padding)
         return F.leaky_relu(x, 0.2) if self.act else x
 
