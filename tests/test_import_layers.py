@@ -46,7 +46,7 @@ LAYERS = [
         "gankit.audit",
     ),  # the API functions
     ("gankit.utility",),  # studies that train and judge
-    ("gankit", "gankit.cli", "gankit.__main__"),
+    ("gankit", "gankit.commands", "gankit.cli", "gankit.__main__"),
 ]
 
 
