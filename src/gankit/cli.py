@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="make a class rare (repeatable): cGAN against oversampling and SMOTE instead of the fractions",
     )
     ut.add_argument("--out", default="utility", help="a new or empty folder for utility.json and utility.png")
+    ut.add_argument("--resume", action="store_true", help="continue the stopped study in --out (same options)")
     ut.set_defaults(func=cmd_utility)
 
     rep = sub.add_parser("report", help="one self-contained HTML page of one or more runs (compares several)")

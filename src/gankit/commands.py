@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -181,20 +182,29 @@ def cmd_utility(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
-    report = utility(
-        args.real,
-        args.test,
-        args.out,
-        synthetic=args.synthetic,
-        train_gan=args.train_gan,
-        budget_steps=None if args.budget_epochs else args.budget_steps,
-        budget_epochs=args.budget_epochs,
-        fractions=numbers(args.fractions, "--fractions"),
-        ratios=numbers(args.ratios, "--ratios"),
-        seeds=tuple(range(args.seeds)),
-        steps=args.steps,
-        rare=args.rare,
-    )
+    try:
+        report = utility(
+            args.real,
+            args.test,
+            args.out,
+            synthetic=args.synthetic,
+            train_gan=args.train_gan,
+            budget_steps=None if args.budget_epochs else args.budget_steps,
+            budget_epochs=args.budget_epochs,
+            fractions=numbers(args.fractions, "--fractions"),
+            ratios=numbers(args.ratios, "--ratios"),
+            seeds=tuple(range(args.seeds)),
+            steps=args.steps,
+            rare=args.rare,
+            resume=args.resume,
+        )
+    except KeyboardInterrupt:
+        if (Path(args.out) / "study.json").is_file():
+            print(
+                f"gankit: {args.out}/units keeps the finished units; continue with the same command and --resume",
+                file=sys.stderr,
+            )
+        raise
     if args.rare:
         keys = [k for k in next(iter(report["rows"].values())) if k.startswith(("f1[", "balanced"))]
         print(f"{'training set':<18} " + " ".join(f"{k:>17}" for k in keys))

@@ -108,6 +108,8 @@ def test_real_items_of_the_rare_class_as_synthetic_lift_its_recall(tmp_path):
     assert gain["low"] <= gain["mean"] <= gain["high"]
     assert json.loads((tmp_path / "out" / "utility.json").read_text()) == report
     assert report["protocol"]["rare"] == {"3": 5}
+    kept = json.loads((tmp_path / "out" / "units" / "rare-seed1.json").read_text())  # what a resume would reuse
+    assert kept["cgan"]["recall[3]"] == rows["cgan"]["recall[3]"]["per_seed"][1]
 
 
 @needs_imblearn

@@ -34,6 +34,14 @@ IMBALANCED_HINT = "pip install 'gankit[imbalanced]' (imbalanced-learn, for rando
 COMPARISONS = [("cgan", "smote"), ("cgan", "oversampled"), ("cgan+aug", "oversampled+aug"), ("cgan", "imbalanced")]
 
 
+def require_imbalanced_learn() -> None:
+    """Fail before the study starts (no folder made, no GAN trained) when SMOTE's library is missing."""
+    try:
+        import imblearn  # noqa: F401
+    except ImportError:
+        raise ConfigError("--rare needs imbalanced-learn, which is not installed", IMBALANCED_HINT) from None
+
+
 def parse_rare(items: list[str], classes: int) -> dict[int, int]:
     """{class: count} from CLASS=COUNT strings."""
     rare = {}
@@ -102,33 +110,19 @@ def scores(predicted: torch.Tensor, truth: torch.Tensor, rare: dict[int, int]) -
     return out
 
 
-def rare_study(real: DataSet, test: DataSet, rare: dict[int, int], source, seeds, steps: int, out: Path, protocol):
-    """Run the rows above for every seed; writes OUT/utility.json and returns the report."""
-    try:  # before any GAN is trained
-        import imblearn  # noqa: F401
-    except ImportError:
-        raise ConfigError("--rare needs imbalanced-learn, which is not installed", IMBALANCED_HINT) from None
+def rare_study(
+    real: DataSet, test: DataSet, rare: dict[int, int], source, seeds, steps: int, out: Path, protocol, done
+):
+    """Run the rows above for every seed (a seed that `done`, the study's Units, holds is not run again); writes
+    OUT/utility.json and returns the report."""
     rows: dict[str, list[dict[str, float]]] = {}
-    classes = real.num_classes
     for seed in seeds:
-        x, y = imbalanced_subset(real, rare, seed)
-        lacking = shortfall(y, classes)
-        asked = torch.cat([torch.full((n,), k) for k, n in lacking.items()])
-        syn_x, syn_y = source.samples((x, y), len(asked), seed, out / "gans", f"rare-seed{seed}", labels=asked)
-        syn_x = like(syn_x, real.shape)
-        over = resampled(x, y, "random", seed)
-        sets = {
-            "imbalanced": (x, y, False),
-            "imbalanced+aug": (x, y, True),
-            "oversampled": (*over, False),
-            "oversampled+aug": (*over, True),
-            "smote": (*resampled(x, y, "smote", seed), False),
-            "cgan": (torch.cat([x, syn_x]), torch.cat([y, syn_y]), False),
-            "cgan+aug": (torch.cat([x, syn_x]), torch.cat([y, syn_y]), True),
-        }
-        for name, (tx, ty, augment) in sets.items():
-            model = fit(tx, ty, classes, steps, seed, augment)
-            rows.setdefault(name, []).append(scores(predict(model, test.x), test.labels, rare))
+        unit = done.get(f"rare-seed{seed}")
+        if unit is None:
+            unit = _rare_unit(real, test, rare, source, seed, steps, out)
+            done.put(f"rare-seed{seed}", unit)
+        for name, row in unit.items():
+            rows.setdefault(name, []).append(row)
     report = {
         "protocol": {**protocol, "rare": {str(k): n for k, n in rare.items()}, "seeds": list(seeds)},
         "rows": {name: _summary(per_seed) for name, per_seed in rows.items()},
@@ -136,6 +130,30 @@ def rare_study(real: DataSet, test: DataSet, rare: dict[int, int], source, seeds
     }
     atomic_write_text(out / "utility.json", json.dumps(report, indent=1))
     return report
+
+
+def _rare_unit(real: DataSet, test: DataSet, rare: dict[int, int], source, seed: int, steps: int, out: Path):
+    """The scores of every row on one seed's imbalanced subset."""
+    classes = real.num_classes
+    x, y = imbalanced_subset(real, rare, seed)
+    lacking = shortfall(y, classes)
+    asked = torch.cat([torch.full((n,), k) for k, n in lacking.items()])
+    syn_x, syn_y = source.samples((x, y), len(asked), seed, out / "gans", f"rare-seed{seed}", labels=asked)
+    syn_x = like(syn_x, real.shape)
+    over = resampled(x, y, "random", seed)
+    sets = {
+        "imbalanced": (x, y, False),
+        "imbalanced+aug": (x, y, True),
+        "oversampled": (*over, False),
+        "oversampled+aug": (*over, True),
+        "smote": (*resampled(x, y, "smote", seed), False),
+        "cgan": (torch.cat([x, syn_x]), torch.cat([y, syn_y]), False),
+        "cgan+aug": (torch.cat([x, syn_x]), torch.cat([y, syn_y]), True),
+    }
+    unit = {}
+    for name, (tx, ty, augment) in sets.items():
+        unit[name] = scores(predict(fit(tx, ty, classes, steps, seed, augment), test.x), test.labels, rare)
+    return unit
 
 
 def _summary(per_seed: list[dict[str, float]]) -> dict[str, Any]:

@@ -32,11 +32,13 @@ from gankit.data.signals import to_units
 from gankit.errors import ConfigError
 from gankit.export import export_labels
 from gankit.runs.files import atomic_write_text
+from gankit.runs.run_dir import RunDir
 from gankit.sample import generate, load_run
 from gankit.train import train
 from gankit.utility.classify import accuracy, fit, like
-from gankit.utility.rare import parse_rare, rare_study
+from gankit.utility.rare import parse_rare, rare_study, require_imbalanced_learn
 from gankit.utility.report import interval, plot_utility
+from gankit.utility.units import Units
 
 
 def load_data(spec: str, split: str) -> DataSet:
@@ -124,7 +126,11 @@ def _take_classes(data: DataSet, labels: torch.Tensor):
 
 
 def _train_gan(preset: str, subset, seed: int, work: Path, tag: str, source: Source) -> Path:
-    """A GAN of `preset` trained on this subset only (saved as .npz, so the run folder repeats it)."""
+    """A GAN of `preset` trained on this subset only (saved as .npz, so the run folder repeats it), or the one
+    a stopped study had finished for this unit."""
+    finished = [p for p in sorted(work.glob(f"*-{tag}")) if p.name[6:] == tag and RunDir(p).finished]
+    if finished:  # a resumed study: this unit's GAN had finished before the stop
+        return finished[-1]
     images, labels = subset
     work.mkdir(parents=True, exist_ok=True)
     path = work / f"{tag}.npz"
@@ -155,45 +161,50 @@ def utility(
     seeds: tuple[int, ...] = (0, 1, 2),
     steps: int = 2000,
     rare: list[str] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run the study; writes OUT/utility.json and OUT/utility.png and returns the report. With `rare`
-    (CLASS=COUNT items), the rare-class study of gankit.utility.rare instead (utility.json only)."""
+    (CLASS=COUNT items), the rare-class study of gankit.utility.rare instead (utility.json only). Each unit's
+    scores are kept as it ends (gankit.utility.units); `resume` continues a study stopped in `out`."""
     if (synthetic is None) == (train_gan is None):
         raise ConfigError("give --synthetic (a run or an exported set) or --train-gan PRESET, one of them")
     if not fractions or any(not 0 < f <= 1 for f in fractions) or any(r < 0 for r in ratios) or steps < 1:
         raise ConfigError("fractions must be in (0, 1], ratios >= 0 and --steps >= 1")
     out = Path(out).expanduser()
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} is not empty", "choose another --out: gankit never overwrites a study")
-    out.mkdir(parents=True, exist_ok=True)
     real_data, test_data = load_data(real, "train"), load_data(test, "test")
     if real_data.shape != test_data.shape or real_data.num_classes != test_data.num_classes:
         raise ConfigError(f"--real {real_data.shape} and --test {test_data.shape} differ in shape or classes")
+    budget = None if train_gan is None else {"steps": budget_steps, "epochs": budget_epochs}
+    asked = {"real": real, "test": test, "synthetic": synthetic, "train_gan": train_gan, "gan_budget": budget}
+    asked |= {"seeds": list(seeds), "classifier_steps": steps}
+    asked |= {"rare": rare} if rare else {"fractions": list(fractions), "ratios": list(ratios)}
+    if rare:  # before the folder is made, so a bad --rare leaves nothing behind
+        counts = parse_rare(rare, real_data.num_classes)
+        require_imbalanced_learn()
+    done = Units(out, asked, resume)
     source = _source(synthetic, train_gan, budget_steps, budget_epochs)
     source.units = real_data.units if real_data.is_signal else None
     if rare:
-        counts = parse_rare(rare, real_data.num_classes)
-        budget = None if train_gan is None else {"steps": budget_steps, "epochs": budget_epochs}
         protocol = {"real": real, "test": test, "synthetic": synthetic, "train_gan": train_gan, "gan_budget": budget}
         protocol |= {"classifier_steps": steps, "smote_on": "the classifier's input (pixels, or series values)"}
-        return rare_study(real_data, test_data, counts, source, seeds, steps, out, protocol)
+        return rare_study(real_data, test_data, counts, source, seeds, steps, out, protocol, done)
     classes = real_data.num_classes
     rows: dict[str, dict[str, list[float]]] = {}
-
-    def record(name: str, fraction: float, value: float) -> None:
-        rows.setdefault(name, {}).setdefault(str(fraction), []).append(value)
-
     for fraction in fractions:
         for seed in seeds:
-            subset = balanced_subset(real_data, fraction, seed)
             tag = f"fraction{fraction:g}-seed{seed}"
-            pool_size = max(int(max(ratios) * len(subset[0])), len(real_data))
-            syn_x, syn_y = source.samples(subset, pool_size, seed, out / "gans", tag)
-            syn_x = like(syn_x, real_data.shape)
-            for name, (x, y, augment) in _training_sets(subset, (syn_x, syn_y), ratios, len(real_data)).items():
-                model = fit(x, y, classes, steps, seed, augment)
-                record(name, fraction, accuracy(model, test_data.x, test_data.labels))
-    budget = None if train_gan is None else {"steps": budget_steps, "epochs": budget_epochs}
+            scores = done.get(tag)
+            if scores is None:
+                subset = balanced_subset(real_data, fraction, seed)
+                pool_size = max(int(max(ratios) * len(subset[0])), len(real_data))
+                syn_x, syn_y = source.samples(subset, pool_size, seed, out / "gans", tag)
+                syn_x = like(syn_x, real_data.shape)
+                scores = {}
+                for name, (x, y, augment) in _training_sets(subset, (syn_x, syn_y), ratios, len(real_data)).items():
+                    scores[name] = accuracy(fit(x, y, classes, steps, seed, augment), test_data.x, test_data.labels)
+                done.put(tag, scores)
+            for name, value in scores.items():
+                rows.setdefault(name, {}).setdefault(str(fraction), []).append(value)
     report = _report(rows, real, test, synthetic, train_gan, budget, fractions, ratios, seeds, steps)
     atomic_write_text(out / "utility.json", json.dumps(report, indent=1))
     plot_utility(report, out / "utility.png")
