@@ -175,8 +175,8 @@ def utility(
     if real_data.shape != test_data.shape or real_data.num_classes != test_data.num_classes:
         raise ConfigError(f"--real {real_data.shape} and --test {test_data.shape} differ in shape or classes")
     budget = None if train_gan is None else {"steps": budget_steps, "epochs": budget_epochs}
-    asked = {"real": real, "test": test, "synthetic": synthetic, "train_gan": train_gan, "gan_budget": budget}
-    asked |= {"seeds": list(seeds), "classifier_steps": steps}
+    source_of = {"real": real, "test": test, "synthetic": synthetic, "train_gan": train_gan, "gan_budget": budget}
+    asked = source_of | {"seeds": list(seeds), "classifier_steps": steps}
     asked |= {"rare": rare} if rare else {"fractions": list(fractions), "ratios": list(ratios)}
     if rare:  # before the folder is made, so a bad --rare leaves nothing behind
         counts = parse_rare(rare, real_data.num_classes)
@@ -185,8 +185,8 @@ def utility(
     source = _source(synthetic, train_gan, budget_steps, budget_epochs)
     source.units = real_data.units if real_data.is_signal else None
     if rare:
-        protocol = {"real": real, "test": test, "synthetic": synthetic, "train_gan": train_gan, "gan_budget": budget}
-        protocol |= {"classifier_steps": steps, "smote_on": "the classifier's input (pixels, or series values)"}
+        smote_on = "the classifier's input (pixels, or series values)"
+        protocol = source_of | {"classifier_steps": steps, "smote_on": smote_on}
         return rare_study(real_data, test_data, counts, source, seeds, steps, out, protocol, done)
     classes = real_data.num_classes
     rows: dict[str, dict[str, list[float]]] = {}
