@@ -173,6 +173,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_utility(args: argparse.Namespace) -> int:
     from gankit.errors import ConfigError
     from gankit.utility import utility
+    from gankit.utility.units import STUDY, UNITS
 
     def numbers(text: str, name: str) -> tuple[float, ...]:
         try:
@@ -199,9 +200,9 @@ def cmd_utility(args: argparse.Namespace) -> int:
             resume=args.resume,
         )
     except KeyboardInterrupt:
-        if (Path(args.out) / "study.json").is_file():
+        if (Path(args.out) / STUDY).is_file():
             print(
-                f"gankit: {args.out}/units keeps the finished units; continue with the same command and --resume",
+                f"gankit: {Path(args.out) / UNITS} keeps the finished units; continue with the same command and --resume",
                 file=sys.stderr,
             )
         raise

@@ -18,6 +18,7 @@ seed (same real subset, same classifier seed), with 95% t-intervals.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +114,12 @@ def scores(predicted: torch.Tensor, truth: torch.Tensor, rare: dict[int, int]) -
 def rare_study(
     real: DataSet, test: DataSet, rare: dict[int, int], source, seeds, steps: int, out: Path, protocol, done
 ):
-    """Run the rows above for every seed (a seed that `done`, the study's Units, holds is not run again); writes
+    """Run the rows above for every seed (a seed that `done`, the study's Units, kept is not run again); writes
     OUT/utility.json and returns the report."""
     rows: dict[str, list[dict[str, float]]] = {}
     for seed in seeds:
-        unit = done.get(f"rare-seed{seed}")
-        if unit is None:
-            unit = _rare_unit(real, test, rare, source, seed, steps, out)
-            done.put(f"rare-seed{seed}", unit)
+        tag = f"rare-seed{seed}"
+        unit = done.scores(tag, partial(_rare_unit, real, test, rare, source, seed, steps, out / "gans", tag))
         for name, row in unit.items():
             rows.setdefault(name, []).append(row)
     report = {
@@ -132,13 +131,13 @@ def rare_study(
     return report
 
 
-def _rare_unit(real: DataSet, test: DataSet, rare: dict[int, int], source, seed: int, steps: int, out: Path):
+def _rare_unit(real: DataSet, test: DataSet, rare: dict[int, int], source, seed: int, steps: int, work: Path, tag):
     """The scores of every row on one seed's imbalanced subset."""
     classes = real.num_classes
     x, y = imbalanced_subset(real, rare, seed)
     lacking = shortfall(y, classes)
     asked = torch.cat([torch.full((n,), k) for k, n in lacking.items()])
-    syn_x, syn_y = source.samples((x, y), len(asked), seed, out / "gans", f"rare-seed{seed}", labels=asked)
+    syn_x, syn_y = source.samples((x, y), len(asked), seed, work, tag, labels=asked)
     syn_x = like(syn_x, real.shape)
     over = resampled(x, y, "random", seed)
     sets = {

@@ -20,6 +20,7 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def _take_classes(data: DataSet, labels: torch.Tensor):
 def _train_gan(preset: str, subset, seed: int, work: Path, tag: str, source: Source) -> Path:
     """A GAN of `preset` trained on this subset only (saved as .npz, so the run folder repeats it), or the one
     a stopped study had finished for this unit."""
-    finished = [p for p in sorted(work.glob(f"*-{tag}")) if p.name[6:] == tag and RunDir(p).finished]
+    finished = [p for p in sorted(work.glob(f"[0-9][0-9][0-9][0-9][0-9]-{tag}")) if RunDir(p).finished]
     if finished:  # a resumed study: this unit's GAN had finished before the stop
         return finished[-1]
     images, labels = subset
@@ -188,27 +189,31 @@ def utility(
         smote_on = "the classifier's input (pixels, or series values)"
         protocol = source_of | {"classifier_steps": steps, "smote_on": smote_on}
         return rare_study(real_data, test_data, counts, source, seeds, steps, out, protocol, done)
-    classes = real_data.num_classes
     rows: dict[str, dict[str, list[float]]] = {}
     for fraction in fractions:
         for seed in seeds:
             tag = f"fraction{fraction:g}-seed{seed}"
-            scores = done.get(tag)
-            if scores is None:
-                subset = balanced_subset(real_data, fraction, seed)
-                pool_size = max(int(max(ratios) * len(subset[0])), len(real_data))
-                syn_x, syn_y = source.samples(subset, pool_size, seed, out / "gans", tag)
-                syn_x = like(syn_x, real_data.shape)
-                scores = {}
-                for name, (x, y, augment) in _training_sets(subset, (syn_x, syn_y), ratios, len(real_data)).items():
-                    scores[name] = accuracy(fit(x, y, classes, steps, seed, augment), test_data.x, test_data.labels)
-                done.put(tag, scores)
-            for name, value in scores.items():
+            run = partial(
+                _balanced_unit, real_data, test_data, source, fraction, seed, ratios, steps, out / "gans", tag
+            )
+            for name, value in done.scores(tag, run).items():
                 rows.setdefault(name, {}).setdefault(str(fraction), []).append(value)
     report = _report(rows, real, test, synthetic, train_gan, budget, fractions, ratios, seeds, steps)
     atomic_write_text(out / "utility.json", json.dumps(report, indent=1))
     plot_utility(report, out / "utility.png")
     return report
+
+
+def _balanced_unit(real: DataSet, test: DataSet, source: Source, fraction, seed, ratios, steps, work: Path, tag):
+    """The test accuracy of every training set on one seed's balanced subset of `fraction`."""
+    subset = balanced_subset(real, fraction, seed)
+    pool_size = max(int(max(ratios) * len(subset[0])), len(real))
+    syn_x, syn_y = source.samples(subset, pool_size, seed, work, tag)
+    syn_x = like(syn_x, real.shape)
+    scores = {}
+    for name, (x, y, augment) in _training_sets(subset, (syn_x, syn_y), ratios, len(real)).items():
+        scores[name] = accuracy(fit(x, y, real.num_classes, steps, seed, augment), test.x, test.labels)
+    return scores
 
 
 def _source(synthetic: str | None, train_gan: str | None, budget_steps, budget_epochs) -> Source:

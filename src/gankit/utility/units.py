@@ -10,6 +10,7 @@ samples and its classifiers depend only on what study.json records, so a resumed
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,11 @@ class Units:
                 )
         (self.out / UNITS).mkdir(exist_ok=True)
 
-    def get(self, tag: str) -> Any | None:
-        """The scores of unit `tag` if it finished, else None."""
+    def scores(self, tag: str, run: Callable[[], Any]) -> Any:
+        """The scores of unit `tag`: as kept if it finished, else run() now and kept as it returns."""
         path = self.out / UNITS / f"{tag}.json"
-        return json.loads(path.read_text()) if path.is_file() else None
-
-    def put(self, tag: str, scores: Any) -> None:
-        atomic_write_text(self.out / UNITS / f"{tag}.json", json.dumps(scores, indent=1))
+        if path.is_file():
+            return json.loads(path.read_text())
+        scores = run()
+        atomic_write_text(path, json.dumps(scores, indent=1))
+        return scores
