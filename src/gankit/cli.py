@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--preset", help="packaged preset name (see `gankit presets`); default mnist-dcgan-cond")
     source.add_argument("--config", help="a YAML config file, e.g. the config.yaml of an earlier run")
     source.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its newest checkpoint")
+    source.add_argument(
+        "--continue-from",
+        metavar="RUN[:CHECKPOINT]",
+        help="a new run in that run's whole training state, e.g. with --set train.epochs=N (default: final)",
+    )
     train.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. train.epochs=5 or optim.lr_g=1e-4"
     )

@@ -27,6 +27,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from gankit.errors import ConfigError
     from gankit.runs.run_dir import RunDir
     from gankit.train import resume, train
+    from gankit.training.continue_from import source_checkpoint
     from gankit.training.distributed import is_main_process
     from gankit.training.init_from import split_source
 
@@ -34,6 +35,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.set or args.init_from:
             raise ConfigError("--resume continues a run as it was configured: leave out --set and --init-from")
         run_dir = resume(args.resume, quiet=args.quiet)
+    elif args.continue_from:
+        if args.init_from:
+            raise ConfigError("--continue-from starts from a run's whole training state: leave out --init-from")
+        source, record = source_checkpoint(args.continue_from)
+        config = load_config(config_file=source.config, overrides=args.set or [])
+        config.train.continue_from = f"{source.path.resolve()}:{record.stem}"  # absolute: repeats from anywhere
+        name = args.name or source.path.name.split("-", 1)[-1]
+        run_dir = train(config, out=args.out, name=name, quiet=args.quiet)
     else:
         config = load_config(args.preset, args.config, args.set or [])
         if args.init_from:  # absolute in config.yaml, so the run repeats from any folder

@@ -11,6 +11,7 @@ from gankit.errors import RunError
 from gankit.runs.files import atomic_write_text
 from gankit.runs.run_dir import RunDir
 from gankit.training.builder import build_parts, build_trainer, describe
+from gankit.training.continue_from import check_continuation, continue_state
 from gankit.training.device import resolve_device
 from gankit.training.distributed import World, world_from_env
 from gankit.training.trainer import Trainer
@@ -19,15 +20,22 @@ from gankit.training.trainer import Trainer
 def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, quiet: bool = False) -> Path:
     """Train a GAN as `config` says; returns the new run folder under `out` (never an existing one).
 
-    SIGINT or SIGTERM ends training after the current step with a checkpoint; `resume` continues it.
+    SIGINT or SIGTERM ends training after the current step with a checkpoint; `resume` continues it. With
+    `train.continue_from` the run starts in that checkpoint's training state (training/continue_from.py).
     """
+    continued = bool(config.train.continue_from)
+    if continued:
+        check_continuation(config)
     with world_from_env(resolve_device(config.train.device)) as (world, device):
-        parts = build_parts(config, world, device)  # refuses what does not fit before any file is written
+        # refuses what does not fit before any file is written; a continued run's weights come from its source
+        parts = build_parts(config, world, device, initialise=not continued)
         run = _new_run_dir(out, name or parts.default_name, world)
         if world.main:
             atomic_write_text(run.config, config.dump())
         trainer = build_trainer(parts, run, quiet)
         _say(world, quiet, describe(parts, run))
+        if continued:
+            _continue(trainer, config, quiet)
         _finish(trainer, trainer.fit())
         del trainer, parts  # their DDP wrappers hold the process group: they go first (see world_from_env)
     return run.path
@@ -41,7 +49,8 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
     run = RunDir.open(run_dir)
     if run.finished:
         raise RunError(
-            f"run {run.path} has already finished", "start a new run, e.g. gankit train --config its config.yaml"
+            f"run {run.path} has already finished",
+            f"to train it longer: gankit train --continue-from {run.path} --set train.epochs=N",
         )
     config = load_config(config_file=run.config)
     with world_from_env(resolve_device(config.train.device)) as (world, device):
@@ -51,7 +60,7 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
         elif world.main:
             run.remove_outputs()
         world.barrier()
-        parts = build_parts(config, world, device, initialise=not started)
+        parts = build_parts(config, world, device, initialise=not (started or config.train.continue_from))
         trainer = build_trainer(parts, run, quiet)
         if started:
             record = run.latest_checkpoint(final=False)
@@ -62,11 +71,19 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
                     f"checkpoint {record} does not fit this run's config: {str(err).splitlines()[0]}"
                 ) from None
             _say(world, quiet, f"gankit: resuming {run} from step {trainer.step} ({record.name})")
+        elif config.train.continue_from:
+            _continue(trainer, config, quiet)
         else:  # killed before its first checkpoint: the same config and seed from step 0 give the same run
             _say(world, quiet, f"gankit: {run} has no checkpoint yet; starting it again from step 0 with its seed")
         _finish(trainer, trainer.fit())
         del trainer, parts  # their DDP wrappers hold the process group: they go first (see world_from_env)
     return run.path
+
+
+def _continue(trainer: Trainer, config: RunConfig, quiet: bool) -> None:
+    source, record = check_continuation(config)
+    continue_state(trainer, source, record)
+    _say(trainer.world, quiet, f"gankit: continuing {source.path} from step {trainer.step} ({record.stem})")
 
 
 def _new_run_dir(out: str | Path, name: str, world: World) -> RunDir:

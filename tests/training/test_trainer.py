@@ -35,6 +35,13 @@ def test_lr_schedule_reaches_zero(tmp_path):
     assert records[-1]["lr_d"] == pytest.approx(0.0, abs=1e-12) and records[0]["lr_d"] < LR_D
 
 
+def test_lr_decay_from_holds_the_rate_then_decays(tmp_path):
+    _, records = _train(tmp_path, "train.epochs=4", "optim.lr_schedule=linear", "optim.lr_decay_from=0.5")
+    lrs = [r["lr_d"] for r in records if "lr_d" in r]  # one a D step: 32 over the run
+    assert len(lrs) == 32 and lrs[:16] == [LR_D] * 16
+    assert lrs[16] < LR_D and lrs[-1] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_toy_runs_save_scatter_plots(tmp_path):
     run, _ = _train(tmp_path)
     assert (run / "samples" / "epoch_002.png").stat().st_size > 1000

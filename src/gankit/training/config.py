@@ -18,6 +18,7 @@ class OptimConfig:
     lr_d: float = 2e-4  # discriminator learning rate
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; beta1 0.5 as in the DCGAN paper
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"  # decay of both lrs to 0 over the run
+    lr_decay_from: float = 0.0  # fraction of the run at full lr before the decay starts (CycleGAN: 0.5)
     grad_clip: float | None = None  # max global gradient norm per network; None: no clipping
     d_steps: int = 1  # D steps per G step (WGAN's n_critic)
     ema_decay: float | None = None  # keep an EMA of G's weights (e.g. 0.999) for sampling; None: off
@@ -34,6 +35,10 @@ class OptimConfig:
             raise ConfigError("give optim.ema_decay or optim.ema_half_life, not both")
         if self.ema_rampup is not None and self.ema_half_life is None:
             raise ConfigError("optim.ema_rampup needs optim.ema_half_life")
+        if not 0 <= self.lr_decay_from < 1:
+            raise ConfigError(f"optim.lr_decay_from must be in [0, 1), got {self.lr_decay_from}")
+        if self.lr_decay_from and self.lr_schedule == "constant":
+            raise ConfigError("optim.lr_decay_from starts a decay: set optim.lr_schedule to linear or cosine")
         if not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"optim.betas must each be in [0, 1), got {list(self.betas)}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
@@ -85,6 +90,8 @@ class TrainConfig:
     on_divergence: Literal["stop", "rollback"] = "stop"  # on NaN/Inf: stop, or reload the last checkpoint
     rollback_lr_scale: float = 0.5  # after a rollback both learning rates are multiplied by this
     init_from: str | None = None  # RUN[:checkpoint]: start G, D and the EMA from a trained run's weights
+    continue_from: str | None = None  # RUN[:checkpoint]: start in that run's whole training state (its init_from
+    # then only records how that run began)
 
     def __post_init__(self) -> None:
         positive("train.epochs", self.epochs)

@@ -28,16 +28,23 @@ def rmsprop(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float,
     return torch.optim.RMSprop(params, lr=lr, foreach=True)
 
 
-def lr_factor(kind: str, total_steps: int):
-    """Multiplier of the base learning rate at a step: constant, or linear / cosine decay to 0 at total_steps."""
+def lr_factor(kind: str, total_steps: int, decay_from: float = 0.0):
+    """Multiplier of the base learning rate at a step: constant, or linear / cosine decay to 0 at total_steps.
+    The decay starts after the fraction `decay_from` of the steps (CycleGAN: half the run at full rate)."""
     if kind == "constant":
         return lambda step: 1.0
+    start = int(decay_from * total_steps)
+    span = max(total_steps - start, 1)
+
+    def t(step: int) -> float:  # how far along the decay, 0 .. 1
+        return min(max(step - start, 0), span) / span
+
     if kind == "linear":
-        return lambda step: max(0.0, 1.0 - step / total_steps)
-    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+        return lambda step: 1.0 - t(step)
+    return lambda step: 0.5 * (1.0 + math.cos(math.pi * t(step)))
 
 
-def build_optimizer(name: str, params, lr: float, betas, schedule: str, total_steps: int):
+def build_optimizer(name: str, params, lr: float, betas, schedule: str, total_steps: int, decay_from: float = 0.0):
     """(optimizer, LambdaLR scheduler stepped once per optimiser step)."""
     opt = OPTIMIZERS.get(name)(params, lr=lr, betas=betas)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(schedule, max(total_steps, 1)))
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(schedule, max(total_steps, 1), decay_from))

@@ -55,6 +55,12 @@ class Network:
         for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr()):
             group["lr"] = lr * factor
 
+    def refresh_lr(self) -> None:
+        """Set the rate the schedule gives at its current step (after a restore under another schedule)."""
+        sched = self.scheduler
+        for group, lr, factor in zip(self.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+            group["lr"] = lr * factor(sched.last_epoch)
+
     @property
     def _key(self) -> str:
         return self.name.lower()
@@ -163,7 +169,7 @@ def build_networks(
 
     def network(name: str, module: nn.Module, lr: float, steps: int, constraint=None) -> Network:
         s = section
-        opt, sched = build_optimizer(s.name, module.parameters(), lr, s.betas, s.lr_schedule, steps)
+        opt, sched = build_optimizer(s.name, module.parameters(), lr, s.betas, s.lr_schedule, steps, s.lr_decay_from)
         return Network(name, module, opt, sched, s.grad_clip, constraint)
 
     return {

@@ -61,7 +61,7 @@ def timegan(config, G, D, objective, total_steps: int, ema, world) -> tuple[dict
     o = config.optim
 
     def network(name, module, params, lr, saves_weights=True) -> Network:
-        opt, sched = build_optimizer(o.name, params, lr, o.betas, o.lr_schedule, total_steps)
+        opt, sched = build_optimizer(o.name, params, lr, o.betas, o.lr_schedule, total_steps, o.lr_decay_from)
         return Network(name, module, opt, sched, o.grad_clip, saves_weights=saves_weights)
 
     autoencoder = nn.ModuleList([G.embedder, G.recovery])
