@@ -52,8 +52,10 @@ def test_a_wav_run_samples_wav_files_at_its_rate(tmp_path):
 
 
 def test_eval_of_a_conditional_signal_run(waves_run):
-    report = evaluate(waves_run, n=200, repeats=1, quick=True)
+    report = evaluate(waves_run, n=200, repeats=2, quick=True)
     metrics = report["metrics"]
+    for key, values in report["per_repeat"].items():  # each repeat's own score, the mean's inputs
+        assert len(values) == 2 and np.mean(values) == pytest.approx(metrics[key]), key
     for key in (*SCORES, *CONDITIONAL_SCORES):
         assert np.isfinite(metrics[key]), key
     assert 0 <= metrics["discriminative"] <= 0.5 and 0 <= metrics["tstr_accuracy"] <= 1

@@ -56,7 +56,7 @@ def evaluate_signals(
     labels = real_set.labels[keep] if conditional else None  # the real set's class mix: like with like
     fake = generate(loaded, len(real), seed, labels)
     units = loaded.meta.get("data", {}).get("units")
-    metrics = signal_metrics(real, fake, None if units is None else torch.tensor(units), repeats, quick)
+    metrics, per_repeat = signal_metrics(real, fake, None if units is None else torch.tensor(units), repeats, quick)
     reference = f"{section.name}/{split or 'train'} ({len(real)} items)"
     if conditional:
         try:
@@ -82,5 +82,6 @@ def evaluate_signals(
         + f"; TSTR classifiers {TSTR_STEPS} steps",
         "extractor": {"name": "none (signals)"},
         "metrics": metrics,
+        "per_repeat": per_repeat,
         "figure": FIGURE,
     }

@@ -154,9 +154,10 @@ def marginal_distance(real: torch.Tensor, fake: torch.Tensor, points: int = 1000
 
 def signal_metrics(
     real: torch.Tensor, fake: torch.Tensor, units: torch.Tensor | None = None, repeats: int = 3, quick: bool = False
-) -> dict[str, float]:
-    """The scores above by their names; `units` [2, C] the data's (low, high) per channel; `quick` cuts the
-    post-hoc networks' steps tenfold (for tests)."""
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """The scores above by their names, and each repeated score's values one by one (a GRU that finds a cue in
+    one repeat of ten moves the mean by a tenth of it: the values show it); `units` [2, C] the data's (low,
+    high) per channel; `quick` cuts the post-hoc networks' steps tenfold (for tests)."""
     d_steps, p_steps, c_steps = (DISCRIMINATIVE_STEPS, PREDICTIVE_STEPS, CONTEXT_STEPS)
     if quick:
         d_steps, p_steps, c_steps = d_steps // 10, p_steps // 10, c_steps // 10
@@ -165,18 +166,14 @@ def signal_metrics(
     pred = [predictive_score(fake, real, seed, p_steps, span) for seed in range(repeats)]
     pred_real = [predictive_score(real, real, seed, p_steps, span) for seed in range(repeats)]
     contextual = [context_fid(real, fake, seed, c_steps) for seed in range(repeats)]
+    per_repeat = {"discriminative": disc, "predictive": pred, "predictive_real": pred_real, "context_fid": contextual}
     out = {}
-    for name, values in (
-        ("discriminative", disc),
-        ("predictive", pred),
-        ("predictive_real", pred_real),
-        ("context_fid", contextual),
-    ):
+    for name, values in per_repeat.items():
         out[name], out[f"{name}_std"] = mean_std(values)
     out["spectrum_distance"] = spectrum_distance(real, fake)
     out["acf_distance"] = autocorrelation_distance(real, fake)
     out["marginal_distance"] = marginal_distance(real, fake)
-    return out
+    return out, per_repeat
 
 
 class SeriesClassifier(nn.Module):
