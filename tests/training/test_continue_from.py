@@ -91,6 +91,17 @@ def test_what_the_state_holds_cannot_change(tmp_path, override, message):
     assert not (tmp_path / "b").exists()  # refused before a folder was made
 
 
+def test_a_staged_family_keeps_its_length(tmp_path):
+    short = ["data.n=256", "train.batch_size=64", "train.epochs=3", "model.hidden=4", "model.layers=1"]
+    source = train(
+        load_config("sines-timegan", overrides=[*short, "log.checkpoint_every=1"]), out=tmp_path / "a", quiet=True
+    )
+    with pytest.raises(ConfigError, match="stages"):
+        _continue(tmp_path / "b", source, "train.epochs=6")
+    run = _continue(tmp_path / "b", source, "optim.lr_schedule=cosine", checkpoint=":step_00000008")
+    assert (run / "checkpoints" / "final.json").is_file()
+
+
 def test_stopped_before_its_first_checkpoint_resumes_from_the_source(tmp_path):
     source = _train(tmp_path / "a", "train.epochs=2")
     whole = _continue(tmp_path / "b", source, "train.epochs=3")

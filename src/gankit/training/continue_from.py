@@ -5,7 +5,9 @@ the ones the source run would have taken. The source folder is only read.
 
 Only what that state does not hold may change: the epochs, the shape of the lr decay, logging, and where and how
 fast it runs. Anything else (model, data, loss, learning rates, seed) would continue a state trained under other
-settings; `train.init_from` starts a new run from the weights alone for that.
+settings; `train.init_from` starts a new run from the weights alone for that. What is scheduled over the run
+(the lr decay, instance noise's fade) follows the new length from the checkpoint's step on; a family whose
+recipe lays stages out over the steps (TimeGAN) keeps its length.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from gankit.errors import ConfigError, RunError
 from gankit.runs.checkpoint import read_meta
 from gankit.runs.run_dir import RunDir
 from gankit.training.init_from import split_source
+from gankit.training.recipes import RECIPES
 
 if TYPE_CHECKING:
     from gankit.config import RunConfig
@@ -67,6 +70,11 @@ def check_continuation(config: RunConfig) -> tuple[RunDir, Path]:
                 "change only train.epochs, optim.lr_schedule, optim.lr_decay_from or log.*; "
                 "to train its weights under other settings use --init-from",
             )
+    if config.train.epochs != before["train.epochs"] and config.model.name in RECIPES:
+        raise ConfigError(
+            f"{config.model.name} lays its stages out over the run's steps, so a run of other length would move them",
+            "continue it with the same train.epochs (e.g. under another lr schedule), or start a new run",
+        )
     try:
         meta = read_meta(record)
     except RunError as err:
