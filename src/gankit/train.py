@@ -23,19 +23,17 @@ def train(config: RunConfig, out: str | Path = "runs", name: str | None = None, 
     SIGINT or SIGTERM ends training after the current step with a checkpoint; `resume` continues it. With
     `train.continue_from` the run starts in that checkpoint's training state (training/continue_from.py).
     """
-    continued = bool(config.train.continue_from)
-    if continued:
-        check_continuation(config)
+    source = check_continuation(config) if config.train.continue_from else None
     with world_from_env(resolve_device(config.train.device)) as (world, device):
         # refuses what does not fit before any file is written; a continued run's weights come from its source
-        parts = build_parts(config, world, device, initialise=not continued)
+        parts = build_parts(config, world, device, initialise=source is None)
         run = _new_run_dir(out, name or parts.default_name, world)
         if world.main:
             atomic_write_text(run.config, config.dump())
         trainer = build_trainer(parts, run, quiet)
         _say(world, quiet, describe(parts, run))
-        if continued:
-            _continue(trainer, config, quiet)
+        if source is not None:
+            _continue(trainer, *source, quiet)
         _finish(trainer, trainer.fit())
         del trainer, parts  # their DDP wrappers hold the process group: they go first (see world_from_env)
     return run.path
@@ -72,7 +70,7 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
                 ) from None
             _say(world, quiet, f"gankit: resuming {run} from step {trainer.step} ({record.name})")
         elif config.train.continue_from:
-            _continue(trainer, config, quiet)
+            _continue(trainer, *check_continuation(config), quiet)
         else:  # killed before its first checkpoint: the same config and seed from step 0 give the same run
             _say(world, quiet, f"gankit: {run} has no checkpoint yet; starting it again from step 0 with its seed")
         _finish(trainer, trainer.fit())
@@ -80,8 +78,7 @@ def resume(run_dir: str | Path, quiet: bool = False) -> Path:
     return run.path
 
 
-def _continue(trainer: Trainer, config: RunConfig, quiet: bool) -> None:
-    source, record = check_continuation(config)
+def _continue(trainer: Trainer, source: RunDir, record: Path, quiet: bool) -> None:
     continue_state(trainer, source, record)
     _say(trainer.world, quiet, f"gankit: continuing {source.path} from step {trainer.step} ({record.stem})")
 

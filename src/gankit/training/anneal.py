@@ -81,8 +81,5 @@ class Anneal:
 
 def set_lr(network: Network, lr: float) -> None:
     """The network's base learning rate, under whatever optim.lr_schedule multiplies it by."""
-    sched = network.scheduler
-    sched.base_lrs = [lr] * len(sched.base_lrs)
-    factor = sched.lr_lambdas[0](sched.last_epoch)
-    for group in network.optimizer.param_groups:
-        group["lr"] = lr * factor
+    network.scheduler.base_lrs = [lr] * len(network.scheduler.base_lrs)
+    network.refresh_lr()
