@@ -94,7 +94,7 @@ def judge(
         coverage = mode_coverage(generate(loaded, n, seed=seed), mixture_modes(mixture), sigma=std)
         return {"modes": coverage.modes, "hq": coverage.high_quality}
     if config.data.name == "stackedmnist":
-        return judge_stacks(run, loaded, n, seed)
+        return judge_stacks(run, loaded, n, seed, checkpoint)
     images = generate(loaded, n, seed=seed, truncation=truncation)
     extractor = load_extractor("lenet-mnist")
     feats, probs = extractor.run(images)
@@ -127,9 +127,10 @@ def three_confident(images: torch.Tensor) -> float:
     return torch.stack(sure).all(0).float().mean().item()
 
 
-def judge_stacks(run, loaded, n: int, seed: int) -> dict[str, float]:
-    """StackedMNIST: modes and KL over 1,000 by lenet-mnist-stacked, three-confident share, fid / recall."""
-    report = evaluate(run, n=n, split="train", seed=seed)["metrics"]
+def judge_stacks(run, loaded, n: int, seed: int, checkpoint: str | None = None) -> dict[str, float]:
+    """StackedMNIST: modes and KL over 1,000 by lenet-mnist-stacked, three-confident share, fid / recall, all of
+    `loaded`'s checkpoint."""
+    report = evaluate(run, n=n, split="train", seed=seed, checkpoint=checkpoint)["metrics"]
     tag = f"{n // 1000}k" if n % 1000 == 0 else str(n)
     key = f"{tag}[lenet-mnist-stacked]"
     return {

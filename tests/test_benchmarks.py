@@ -175,14 +175,18 @@ def test_overfit_reads_every_kept_checkpoint_and_ada_readouts(tmp_path, capsys):
         overfit.main([str(conditional), "--out", str(tmp_path / "c.png")])
 
 
-def test_quality_judges_a_kept_checkpoint_of_a_dcgan(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("preset", "items"), [("mnist-dcgan", "data.max_items=64"), ("stackedmnist-dcgan", "data.size=64")]
+)
+def test_quality_judges_a_kept_checkpoint_of_a_dcgan(tmp_path, capsys, preset, items):
     from benchmarks import quality
 
     from gankit import load_config, train
 
-    overrides = ["model.g_width=8", "model.d_width=8", "data.max_items=64", "train.batch_size=16", "train.epochs=2"]
-    run = train(load_config("mnist-dcgan", overrides=[*overrides, "log.checkpoint_every=1"]), out=tmp_path, quiet=True)
+    overrides = ["model.g_width=8", "model.d_width=8", items, "train.batch_size=16", "train.epochs=2"]
+    run = train(load_config(preset, overrides=[*overrides, "log.checkpoint_every=1"]), out=tmp_path, quiet=True)
     assert quality.main(["--runs", str(run), "--n", "100", "--checkpoint", "step_00000004"]) == 0
     row = json.loads(capsys.readouterr().err.splitlines()[-1])
     assert row["checkpoint"] == "step_00000004" and row["truncation"] is None and 0 < row["fid"] < 1e4
+    # every number of the row is the kept checkpoint's (the stacks' modes and FID once came from the newest one)
     assert json.loads((run / "eval.json").read_text())["checkpoint"] == "step_00000004"
