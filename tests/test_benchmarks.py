@@ -190,3 +190,22 @@ def test_quality_judges_a_kept_checkpoint_of_a_dcgan(tmp_path, capsys, preset, i
     assert row["checkpoint"] == "step_00000004" and row["truncation"] is None and 0 < row["fid"] < 1e4
     # every number of the row is the kept checkpoint's (the stacks' modes and FID once came from the newest one)
     assert json.loads((run / "eval.json").read_text())["checkpoint"] == "step_00000004"
+
+
+def test_stack_channels_splits_a_runs_kl_into_its_channels_own_and_the_rest(tmp_path, capsys):
+    from benchmarks import stack_channels
+
+    from gankit import load_config, train
+
+    assert stack_channels.kl_from_uniform(torch.arange(1000), 1000) == pytest.approx(0.0, abs=1e-12)
+    assert stack_channels.kl_from_uniform(torch.zeros(50, dtype=torch.long), 10) == pytest.approx(math.log(10))
+    half = torch.tensor([0, 1] * 5)  # two of four classes, evenly: log 2
+    assert stack_channels.kl_from_uniform(half, 4) == pytest.approx(math.log(2))
+
+    overrides = ["model.g_width=8", "model.d_width=8", "data.size=64", "train.batch_size=16", "train.epochs=1"]
+    run = train(load_config("stackedmnist-dcgan", overrides=overrides), out=tmp_path, quiet=True)
+    (row,) = stack_channels.main([str(run), "--n", "300"])
+    # A G trained for 4 steps is far from 1,000 even modes; the joint KL is at least each channel's own.
+    assert math.log(1000) + 1e-9 >= row["kl"] >= max(row["own"]) > 1.0 and len(row["own"]) == 3
+    channels = [line.split()[3:] for line in capsys.readouterr().out.splitlines() if line.startswith("  channel")]
+    assert len(channels) == 3 and all(sum(map(float, c)) == pytest.approx(1.0, abs=5e-3) for c in channels)

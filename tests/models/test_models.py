@@ -51,9 +51,11 @@ def test_vanilla_on_points_has_linear_output():
     assert x.shape == (3, 2) and x.abs().max() > 1 and D(x).shape == (3,)
 
 
-def test_packed_vanilla_d_judges_each_pack_of_samples_as_one():
-    _, D = build_models("vanilla", (2,), z_dim=8, pack=4)
-    x = torch.randn(12, 2)
+@pytest.mark.parametrize("family, shape", [("vanilla", (2,)), ("dcgan", (3, 28, 28))])
+def test_a_packed_d_judges_each_pack_of_samples_as_one(family, shape):
+    _, D = build_models(family, shape, z_dim=8, pack=4)
+    D.eval()  # BatchNorm in training mode would tie every decision to the whole batch
+    x = torch.randn(12, *shape)
     scores = D(x)
     assert scores.shape == (3,)
     moved = x.clone()
@@ -64,11 +66,12 @@ def test_packed_vanilla_d_judges_each_pack_of_samples_as_one():
         D(x[:10])
 
 
-def test_packing_is_refused_where_it_cannot_apply():
+@pytest.mark.parametrize("family, shape", [("vanilla", (2,)), ("dcgan", (1, 28, 28))])
+def test_packing_is_refused_where_it_cannot_apply(family, shape):
     with pytest.raises(ConfigError, match="model.pack"):
-        build_models("vanilla", (2,), z_dim=8, num_classes=3, condition="projection", pack=2)
+        build_models(family, shape, z_dim=8, num_classes=3, condition="projection", pack=2)
     with pytest.raises(ConfigError, match="model.pack"):
-        build_models("vanilla", (2,), z_dim=8, pack=0)
+        build_models(family, shape, z_dim=8, pack=0)
 
 
 def test_dcgan_batchnorm_momentum_is_pytorch_convention():

@@ -19,8 +19,10 @@ from gankit.models.layers import (
     ToVector,
     activation,
     check_conditioning,
+    check_pack,
     dcgan_init,
     one_hot_maps,
+    pack_samples,
     same_transpose_padding,
     with_spectral_norm,
 )
@@ -71,10 +73,22 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(HeadDiscriminator):
     def __init__(
-        self, shape, width, dropout, batchnorm, bn_momentum, num_classes=None, condition="none", aux=False, hidden=0
+        self,
+        shape,
+        width,
+        dropout,
+        batchnorm,
+        bn_momentum,
+        num_classes=None,
+        condition="none",
+        aux=False,
+        hidden=0,
+        pack=1,
     ):
         super().__init__()
         channels, resolution, _ = shape
+        self.pack = pack
+        channels *= pack
         # Conditioning by concatenation feeds one-hot label planes beside the image channels.
         self.concat_classes = num_classes if condition == "concat" else None
         channels += self.concat_classes or 0
@@ -100,7 +114,7 @@ class DCGANDiscriminator(HeadDiscriminator):
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         if self.concat_classes:
             x = torch.cat([x, one_hot_maps(c, self.concat_classes, x)], 1)
-        return self.body(x)  # [N, F]
+        return self.body(pack_samples(x, self.pack))  # [N / pack, F]
 
 
 @MODELS.register("dcgan")
@@ -122,6 +136,7 @@ def dcgan(
     aux_classifier: bool = False,
     label_dim: int = 10,
     spectral_norm: bool = False,
+    pack: int = 1,
 ) -> tuple[nn.Module, nn.Module]:
     """Transposed-conv G with BatchNorm, strided-conv D with LeakyReLU (and Dropout); 28, 32, 64 px, 1 or 3 channels.
 
@@ -131,6 +146,9 @@ def dcgan(
     the whole digit's shape, not only a linear sum of local features (its convs see about 10 pixels).
     `condition` makes both class-conditional (G: label embedding beside z; D: one-hot planes beside the
     image, or a projection head); `aux_classifier` adds an AC-GAN class head; `spectral_norm` wraps D's layers.
+    `pack` m > 1 makes D judge m consecutive samples at once, their channels side by side (PacGAN, Lin et al.
+    2018): G is then penalised for drawing some modes more often than the data does, not only for leaving one out.
+    Unconditional only; the batch size must be a multiple of m.
     """
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"dcgan needs square images, got items of shape {tuple(shape)}")
@@ -141,11 +159,13 @@ def dcgan(
         raise ConfigError(f"model.d_hidden must be >= 0 (0: no dense layer), got {d_hidden}")
     if not 0 <= d_dropout < 1 or not 0 < bn_momentum <= 1:
         raise ConfigError("model.d_dropout must be in [0, 1) and model.bn_momentum in (0, 1]")
-    classes = num_classes if check_conditioning(num_classes, condition, aux_classifier) else None
+    conditional = check_conditioning(num_classes, condition, aux_classifier)
+    check_pack(pack, conditional)
+    classes = num_classes if conditional else None
     shape3 = (shape[0], shape[1], shape[2])
     g = DCGANGenerator(z_dim, shape3, g_width, kernel, g_activation, bn_momentum, classes, label_dim)
     d = DCGANDiscriminator(
-        shape3, d_width, d_dropout, d_batchnorm, bn_momentum, classes, condition, aux_classifier, d_hidden
+        shape3, d_width, d_dropout, d_batchnorm, bn_momentum, classes, condition, aux_classifier, d_hidden, pack
     )
     if init == "dcgan":
         g.apply(dcgan_init)

@@ -183,6 +183,20 @@ def with_spectral_norm(module: nn.Module) -> nn.Module:
     return module
 
 
+def check_pack(pack: int, conditional: bool) -> None:
+    """PacGAN's packing needs m >= 1, and m = 1 for a conditional D (one label per decision, not per sample)."""
+    if pack < 1 or (pack > 1 and conditional):
+        raise ConfigError(f"model.pack must be >= 1, and 1 for a conditional model; got {pack}")
+
+
+def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """[N, C, ...] -> [N / m, m C, ...]: each run of m consecutive samples side by side along the feature axis, so
+    that D makes one decision on all of them (PacGAN, Lin et al. 2018)."""
+    if len(x) % pack:
+        raise ValueError(f"D packs {pack} samples per decision; a batch of {len(x)} does not divide")
+    return x if pack == 1 else x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
+
+
 def check_conditioning(num_classes: int | None, condition: str, aux_classifier: bool) -> bool:
     """Whether the pair is conditional; a conditional model needs the data set's classes."""
     conditional = condition != "none" or aux_classifier

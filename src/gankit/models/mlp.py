@@ -16,6 +16,8 @@ from gankit.models.layers import (
     LatentWithLabel,
     activation,
     check_conditioning,
+    check_pack,
+    pack_samples,
     with_spectral_norm,
 )
 from gankit.models.registry import MODELS
@@ -52,9 +54,7 @@ class MLPDiscriminator(HeadDiscriminator):
         self.head = DiscriminatorHead(hidden[-1], num_classes, condition == "projection", aux_classifier)
 
     def features(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        if len(x) % self.pack:
-            raise ValueError(f"D packs {self.pack} samples per decision; a batch of {len(x)} does not divide")
-        x = x.reshape(len(x) // self.pack, -1)  # PacGAN: one decision on `pack` consecutive samples
+        x = pack_samples(x.flatten(1), self.pack)
         if self.concat is not None:
             x = torch.cat([x, self.concat(c).to(x.dtype)], 1)
         return self.body(x)
@@ -86,8 +86,7 @@ def vanilla(
     if not g_hidden or not d_hidden or min(*g_hidden, *d_hidden) <= 0:
         raise ConfigError(f"model.g_hidden and model.d_hidden must be lists of sizes > 0, got {g_hidden}, {d_hidden}")
     conditional = check_conditioning(num_classes, condition, aux_classifier)
-    if pack < 1 or (pack > 1 and conditional):
-        raise ConfigError(f"model.pack must be >= 1, and 1 for a conditional model; got {pack}")
+    check_pack(pack, conditional)
     classes = num_classes if conditional else None
     # Images live in [-1, 1], so tanh; toy points are unbounded, so a linear output.
     output = output or ("tanh" if len(shape) == 3 else "linear")
