@@ -18,21 +18,14 @@ import argparse
 import torch
 
 from gankit import build_dataset, load_run
-from gankit.data.base import to_model_range
-from gankit.metrics.classifier import train_classifier
+from gankit.metrics.classes import kl_from_uniform, label_shares
+from gankit.metrics.classifier import predict, train_classifier
 from gankit.metrics.extractors import load_extractor
 from gankit.sample import generate
 
 
-def kl_from_uniform(labels: torch.Tensor, classes: int) -> float:
-    """KL(histogram of `labels` || uniform over `classes`), empty cells contributing 0."""
-    p = torch.bincount(labels, minlength=classes).double() / len(labels)
-    p = p[p > 0]
-    return float((p * (p * classes).log()).sum())
-
-
 def shares(labels: torch.Tensor) -> str:
-    return " ".join(f"{s:.3f}" for s in (torch.bincount(labels, minlength=10).double() / len(labels)).tolist())
+    return " ".join(f"{v:.3f}" for v in label_shares(labels, 10).tolist())
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -49,9 +42,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.second:
         second = train_classifier(build_dataset("mnist", root=args.second, split="test"), seed=1)
         bundled = build_dataset("mnist5k")
-        judges["second"] = lambda x: torch.cat([second(b).softmax(1) for b in x.split(2000)])
+        judges["second"] = lambda x: predict(second, x)
         with torch.no_grad():
-            accuracy = (judges["second"](to_model_range(bundled.x)).argmax(1) == bundled.labels).double().mean().item()
+            accuracy = (predict(second, bundled.x).argmax(1) == bundled.labels).double().mean().item()
         print(f"second judge: LeNet on the {args.second} test digits, accuracy {accuracy:.4f} on the bundled digits")
     print("digit shares 0 ... 9 per channel; 'both sure': channels both judges read as one digit at p > 0.9")
     rows = []
@@ -60,8 +53,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         with torch.no_grad():
             reads = {name: [judge(x[:, i : i + 1]) for i in range(x.shape[1])] for name, judge in judges.items()}
         digits = torch.stack([p.argmax(1) for p in reads["lenet-mnist"]], 1)
-        joint = kl_from_uniform(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], 1000)
-        own = [kl_from_uniform(digits[:, i], 10) for i in range(digits.shape[1])]
+        joint = kl_from_uniform(label_shares(digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2], 1000))
+        own = [kl_from_uniform(label_shares(digits[:, i], 10)) for i in range(digits.shape[1])]
         rows.append({"run": str(run), "kl": joint, "own": own, "rest": joint - sum(own)})
         print(
             f"{run}: kl {joint:.4f} = channels' own {' + '.join(f'{k:.4f}' for k in own)} + rest {joint - sum(own):.4f}"

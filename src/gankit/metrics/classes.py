@@ -13,11 +13,20 @@ def class_coverage(probs: torch.Tensor, min_share: float | None = None) -> dict[
     covered of StackedMNIST's protocol), and the KL divergence of the predicted-class histogram from uniform
     (0 = perfectly balanced, log K = a single class)."""
     k = probs.shape[1]
-    share = torch.bincount(probs.argmax(1), minlength=k).double() / len(probs)
-    nonzero = share[share > 0]
-    kl = float((nonzero * (nonzero * k).log()).sum())
+    share = label_shares(probs.argmax(1), k)
     classes = int((share >= (0.1 / k if min_share is None else min_share)).sum())
-    return {"classes": classes, "modes": len(nonzero), "num_classes": k, "class_kl": kl}
+    return {"classes": classes, "modes": int((share > 0).sum()), "num_classes": k, "class_kl": kl_from_uniform(share)}
+
+
+def label_shares(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The share of each class among integer labels [N]: float64 [num_classes], summing to 1."""
+    return torch.bincount(labels, minlength=num_classes).double() / len(labels)
+
+
+def kl_from_uniform(share: torch.Tensor) -> float:
+    """KL(share || uniform) of a class histogram [K]; empty classes contribute 0 (0 = balanced, log K = one class)."""
+    nonzero = share[share > 0]
+    return float((nonzero * (nonzero * len(share)).log()).sum())
 
 
 def classifier_score(probs: torch.Tensor) -> float:
